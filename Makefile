@@ -1,0 +1,51 @@
+# One by One: every command a reader, a student or an instructor needs.
+# The environment (.venv) is created on first use from the pins in pyproject.toml.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(abspath $(VENV))/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export PATH := $(BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help env book serve exercises lab test bench grade lint clean
+
+help:  ## list the commands
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+env: $(STAMP)  ## create .venv with the pinned dependencies
+
+book: $(STAMP)  ## build the website into _build/html (strict: any warning or cell error fails)
+	$(BIN)/python -m onebyone.book build
+	@echo "Built. Open _build/html/index.html, or run: make serve"
+
+serve: $(STAMP)  ## serve the built site on http://$(HOST):$(PORT)
+	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first."; exit 1; }
+	@echo "Serving the course on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory _build/html
+
+exercises: $(STAMP)  ## regenerate exercises/ from solutions/ with nbgrader
+	$(BIN)/python -m onebyone.release
+
+lab: $(STAMP)  ## open JupyterLab on exercises/ in the course's environment
+	$(BIN)/jupyter lab --notebook-dir=exercises
+
+test: $(STAMP)  ## run every test (includes the strict book build)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## measure speed: the 1x1 conv, the book build
+	$(BIN)/python -m onebyone.bench
+
+lint: $(STAMP)  ## check the code style
+	$(BIN)/ruff check onebyone tests
+
+clean:  ## remove the built site and caches (keeps .venv)
+	rm -rf _build .pytest_cache gradebook.db .nbgrader.log
