@@ -41,7 +41,7 @@ lab: $(STAMP)  ## open JupyterLab on exercises/ in the course's environment
 test: $(STAMP)  ## run every test (includes the strict book build)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## measure speed: the 1x1 conv, the book build
+bench: $(STAMP)  ## measure speed (medians of several runs, printed as tables)
 	$(BIN)/python -m onebyone.bench
 
 lint: $(STAMP)  ## check the code style

@@ -1,0 +1,38 @@
+"""The book's build time: cold (empty _build) and again with nothing changed."""
+
+import pathlib
+import shutil
+import tempfile
+
+from onebyone import book
+from onebyone.bench import median_seconds
+
+TITLE = "Book build, strict (median of 3 runs each)"
+ROOT = book.ROOT
+
+
+def _copy_of_book(into):
+    """The book's sources, copied so the benchmark never touches the real _build."""
+    ignore = shutil.ignore_patterns("_build", ".venv", ".git", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, into, ignore=ignore, dirs_exist_ok=True)
+    return into
+
+
+def _build(root):
+    done = book.build(root, quiet=True)
+    if done.returncode != 0:
+        raise RuntimeError("the book does not build; run `make book` to see why")
+
+
+def run(repeats=3):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _copy_of_book(pathlib.Path(tmp) / "book")
+
+        def cold():
+            shutil.rmtree(root / "_build", ignore_errors=True)
+            _build(root)
+
+        cold_s = median_seconds(cold, repeats, warmup=0)
+        unchanged_s = median_seconds(lambda: _build(root), repeats, warmup=0)
+    return [{"build": "cold (no _build)", "median s": f"{cold_s:.1f}"},
+            {"build": "nothing changed", "median s": f"{unchanged_s:.1f}"}]
