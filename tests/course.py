@@ -56,3 +56,31 @@ def max_scores(course, assignment):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_assignment(assignment).notebooks[0]
         return {cell.name: cell.max_score for cell in notebook.grade_cells}
+
+
+def read_notebook(path):
+    """A notebook as an nbformat node."""
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)
+
+
+def solution_code(notebook, grade_id):
+    """The source of the solution cell `grade_id` of a notebook."""
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell.source
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def fill(release_path, answers):
+    """A student's submission: the released notebook with solution cells replaced by `answers`
+    ({grade_id: code}); returns the notebook's JSON text."""
+    import nbformat
+
+    notebook = read_notebook(release_path)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return nbformat.writes(notebook)

@@ -1,7 +1,6 @@
 """The strict book build: the real book builds with its computed numbers; a failing cell fails."""
 
 import html
-import pathlib
 import re
 import shutil
 
@@ -38,7 +37,8 @@ def test_one_by_one_chapter_shows_computed_numbers(built_book):
     text = page_text("chapters/one-by-one.html")
     assert f"squeeze takes {cost.conv_params(192, 32, 1):,} weights" in text
     assert f"or {cost.conv_params(192, 32, 1, bias=True):,} with one bias" in text
-    direct, squeezed = cost.conv_params(192, 32, 5), cost.conv_params(192, 16, 1) + cost.conv_params(16, 32, 5)
+    direct = cost.conv_params(192, 32, 5)
+    squeezed = cost.conv_params(192, 16, 1) + cost.conv_params(16, 32, 5)
     assert f"That is {direct:,} against {squeezed:,} weights" in text
     raw = (built_book / "chapters/one-by-one.html").read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" not in text and "traceback" not in raw

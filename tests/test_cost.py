@@ -43,10 +43,8 @@ def test_formulas_agree_with_hooks_on_a_small_network():
 
 def test_inception_module_counts_match_formulas():
     block = models.Inception(192, 64, 96, 128, 16, 32, 32)
-    by_formula = (cost.conv_params(192, 64, 1, bias=True)
-                  + cost.conv_params(192, 96, 1, bias=True) + cost.conv_params(96, 128, 3, bias=True)
-                  + cost.conv_params(192, 16, 1, bias=True) + cost.conv_params(16, 32, 5, bias=True)
-                  + cost.conv_params(192, 32, 1, bias=True))
+    convs = [(192, 64, 1), (192, 96, 1), (96, 128, 3), (192, 16, 1), (16, 32, 5), (192, 32, 1)]
+    by_formula = sum(cost.conv_params(c_in, c_out, k, bias=True) for c_in, c_out, k in convs)
     assert cost.total_params(block) == by_formula
     assert sum(layer.params for layer in cost.count_model(block, (192, 28, 28))) == by_formula
 

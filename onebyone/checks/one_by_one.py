@@ -63,7 +63,8 @@ def linear_as_conv1x1(linear_as_conv1x1, in_features, out_features, bias=True, s
 
 def conv1x1_cost(conv1x1_cost, h, w, c_in, c_out, bias):
     """The learner's (parameters, multiplications) of a 1×1 convolution."""
-    got = call_learner(conv1x1_cost, h, w, c_in, c_out, bias, numpy_only=True, item="conv1x1_cost")
+    got = call_learner(conv1x1_cost, h, w, c_in, c_out, bias, numpy_only=True,
+                       item="conv1x1_cost")
     item = f"conv1x1_cost({h}, {w}, {c_in}, {c_out}, bias={bias})"
     if not isinstance(got, tuple) or len(got) != 2:
         raise CheckFailure(f"{item}: return a pair (parameters, multiplications).")
