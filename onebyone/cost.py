@@ -207,3 +207,43 @@ def bottleneck_params(c_in, mid, c_out, stride=1):
     return (conv_params(c_in, mid, 1) + conv_params(mid, mid, 3) + conv_params(mid, c_out, 1)
             + 2 * batch_norm_params(mid) + batch_norm_params(c_out)
             + _shortcut_params(c_in, c_out, stride))
+
+
+def block_rows(model, input_shape):
+    """Like layer_rows, but one row per top-level part of `model` (an Inception module, a
+    residual block, a pooling layer), with all the parameters inside it."""
+    rows = []
+    handles = []
+    for name, module in model.named_children():
+        if not isinstance(module, _SKIPPED):
+            def record(m, inputs, output, name=name):
+                rows.append(LayerRow(name, type(m).__name__, tuple(output.shape[1:]),
+                                     sum(p.numel() for p in m.parameters())))
+            handles.append(module.register_forward_hook(record))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape)))
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return rows
+
+
+def params_by_kind(model):
+    """The model's parameters split by the kind of layer that holds them: 1×1 convolutions,
+    larger convolutions, fully connected layers, batch norm. Kinds with none are left out."""
+    kinds = {}
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            kind = "1×1 convolutions" if module.kernel_size == (1, 1) else "larger convolutions"
+        elif isinstance(module, nn.Linear):
+            kind = "fully connected"
+        elif isinstance(module, nn.BatchNorm2d):
+            kind = "batch norm"
+        else:
+            continue
+        kinds[kind] = kinds.get(kind, 0) + sum(p.numel() for p in module.parameters(recurse=False))
+    return kinds

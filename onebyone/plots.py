@@ -59,10 +59,13 @@ def per_pixel_figure(x, weight, pixel=(1, 2)):
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 
 
-def stacked_bars_figure(categories, parts, ylabel, title=None, fmt="{:,.0f}"):
+def stacked_bars_figure(categories, parts, ylabel, title=None, fmt="{:,.0f}", ax=None):
     """One bar per category, stacked from `parts` ({part label: one value per category}); the
-    total is written above each bar. Parts are told apart by colour and by hatching."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    total is written above each bar. Parts are told apart by colour and by hatching. Draws on
+    `ax` if given (to put several charts in one figure), else on a new figure."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    fig = ax.figure
     bottom = np.zeros(len(categories))
     hatches = ("", "//", "..", "xx", "\\\\")
     for i, (label, values) in enumerate(parts.items()):

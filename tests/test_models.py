@@ -151,3 +151,13 @@ def test_float32_megabytes():
     """Four bytes per number; MB and MiB differ by 1.048576."""
     mb, mib = cost.float32_megabytes(2**18)
     assert mib == 1.0 and mb == pytest.approx(1.048576)
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: models.googlenet(), (3, 224, 224)),
+                                         (lambda: models.resnet(18), (3, 64, 64))])
+def test_block_rows_and_kinds_account_for_every_parameter(make, shape):
+    """Per-block rows and per-kind sums both add up to the model's total."""
+    net = make()
+    total = cost.total_params(net)
+    assert sum(r.params for r in cost.block_rows(net, shape)) == total
+    assert sum(cost.params_by_kind(net).values()) == total
