@@ -115,6 +115,7 @@ def accuracy_curves_figure(shifts, curves, xlabel, chance=None):
     if chance is not None:
         ax.axhline(chance, color="grey", linewidth=1, linestyle=(0, (1, 3)))
         ax.text(shifts[-1], chance, "chance", ha="right", va="bottom", fontsize=8, color="0.3")
+    ax.set_xticks(list(shifts))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1.05)
