@@ -138,3 +138,149 @@ class GAPHead(nn.Module):
 
     def forward(self, x):
         return self.class_maps(x).mean(dim=(2, 3))  # (N, K, H, W) -> (N, K)
+
+
+# --- Reference networks the chapters count -------------------------------------------------------
+
+def alexnet(num_classes=1000, groups=2):
+    """AlexNet as in Krizhevsky et al. (2012): five convolutions, three fully connected layers.
+
+    `groups=2` keeps the paper's two-GPU split: conv2, conv4 and conv5 only see the half of the
+    channels on their own GPU (conv3 and the fully connected layers see everything). `groups=1`
+    is the same network on one device. Input (N, 3, 227, 227) -> (N, num_classes).
+    """
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(), nn.MaxPool2d(3, stride=2),      # 55 -> 27
+        nn.Conv2d(96, 256, 5, padding=2, groups=groups), nn.ReLU(), nn.MaxPool2d(3, stride=2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),                               # 13
+        nn.Conv2d(384, 384, 3, padding=1, groups=groups), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1, groups=groups), nn.ReLU(), nn.MaxPool2d(3, stride=2),
+        nn.Flatten(),                                   # (N, 256, 6, 6) -> (N, 9216)
+        nn.Dropout(0.5), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(),
+        nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(),
+        nn.Linear(4096, num_classes),
+    )
+
+
+# GoogLeNet's Inception modules (Szegedy et al. 2014, Table 1): name, then the arguments of
+# Inception after in_channels: #1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj.
+GOOGLENET_INCEPTIONS = (
+    ("3a", 64, 96, 128, 16, 32, 32),
+    ("3b", 128, 128, 192, 32, 96, 64),
+    ("4a", 192, 96, 208, 16, 48, 64),
+    ("4b", 160, 112, 224, 24, 64, 64),
+    ("4c", 128, 128, 256, 24, 64, 64),
+    ("4d", 112, 144, 288, 32, 64, 64),
+    ("4e", 256, 160, 320, 32, 128, 128),
+    ("5a", 256, 160, 320, 32, 128, 128),
+    ("5b", 384, 192, 384, 48, 128, 128),
+)
+GOOGLENET_POOL_AFTER = ("3b", "4e")  # a 3×3 stride-2 max-pool follows these modules
+
+
+def googlenet(num_classes=1000, naive=False):
+    """GoogLeNet (Inception v1) as used at inference: the paper's Table 1, without the two
+    auxiliary classifiers (they are dropped after training). Input (N, 3, 224, 224).
+
+    `naive=True` builds the same network from naive modules (no 1×1 reductions, no pool
+    projections): each module then passes all its input channels on through the pool branch, so
+    the channel count grows from module to module.
+    """
+    layers = [
+        nn.Conv2d(3, 64, 7, stride=2, padding=3), nn.ReLU(),            # 224 -> 112
+        nn.MaxPool2d(3, stride=2, ceil_mode=True),                      # 112 -> 56
+        nn.Conv2d(64, 64, 1), nn.ReLU(),
+        nn.Conv2d(64, 192, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(3, stride=2, ceil_mode=True),                      # 56 -> 28
+    ]
+    channels = 192
+    for name, c1, c3r, c3, c5r, c5, proj in GOOGLENET_INCEPTIONS:
+        if naive:
+            c3r = c5r = proj = None
+        module = Inception(channels, c1, c3r, c3, c5r, c5, proj)
+        layers.append(module)
+        channels = module.out_channels
+        if name in GOOGLENET_POOL_AFTER:
+            layers.append(nn.MaxPool2d(3, stride=2, ceil_mode=True))   # 28 -> 14 -> 7
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(),                 # (N, C, 7, 7) -> (N, C)
+               nn.Dropout(0.4), nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
+# ResNet depths (He et al. 2015, Table 1): the block type and how many blocks in each of the
+# four stages. Stage widths: 64, 128, 256, 512 (the bottleneck's inner width; it outputs 4×).
+RESNET_STAGES = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+BOTTLENECK_EXPANSION = 4  # a bottleneck block outputs 4 × its inner width: 64 -> 256
+
+
+def resnet(depth, num_classes=1000):
+    """A ResNet of the paper's Table 1 (18, 34: basic blocks; 50, 101, 152: bottleneck blocks).
+
+    The first block of stages 2-4 halves height and width (stride 2 on its 3×3 convolution) and
+    has a projection shortcut; so does the first block of stage 1 in bottleneck networks, which
+    widens 64 to 256 channels. Input (N, 3, 224, 224) -> (N, num_classes).
+    """
+    if depth not in RESNET_STAGES:
+        raise ValueError(f"no ResNet of depth {depth!r}; known depths: {sorted(RESNET_STAGES)}")
+    kind, counts = RESNET_STAGES[depth]
+    layers = [nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64),
+              nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1)]            # 224 -> 112 -> 56
+    channels = 64
+    for stage, count in enumerate(counts):
+        width = 64 * 2 ** stage
+        for index in range(count):
+            stride = 2 if stage > 0 and index == 0 else 1
+            if kind == "basic":
+                layers.append(BasicBlock(channels, width, stride))
+                channels = width
+            else:
+                out = width * BOTTLENECK_EXPANSION
+                layers.append(Bottleneck(channels, width, out, stride))
+                channels = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(),                   # (N, C, 7, 7) -> (N, C)
+               nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def shape_features(in_channels=1, width=32):
+    """The convolutional body of the translation experiment: three "same" 3×3 convolutions,
+    two 2×2 max-pools. (N, in_channels, H, W) -> (N, width, H/4, W/4)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, width // 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(width // 2, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
+    )
+
+
+class ShapeNet(nn.Module):
+    """The experiment's classifier: `shape_features`, then a head.
+
+    head="gap": a 1×1 convolution to one map per class, averaged (GAPHead).
+    head="fc": flatten the feature maps and apply one fully connected layer, which gives every
+    position its own weights.
+    """
+
+    def __init__(self, num_classes, head="gap", image_size=32, width=32):
+        super().__init__()
+        if head not in ("gap", "fc"):
+            raise ValueError(f"head must be 'gap' or 'fc', not {head!r}")
+        self.features = shape_features(1, width)
+        side = image_size // 4  # two 2×2 max-pools
+        self.head = GAPHead(width, num_classes) if head == "gap" else nn.Sequential(
+            nn.Flatten(), nn.Linear(width * side * side, num_classes))  # (N, C, h, w) -> (N, C·h·w)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+    def class_maps(self, x):
+        """The GAP net's class activation maps (N, num_classes, H/4, W/4): the class scores
+        before averaging, i.e. where in the image each class's evidence lies."""
+        if not isinstance(self.head, GAPHead):
+            raise TypeError("class activation maps need the 'gap' head")
+        return self.head.class_maps(self.features(x))

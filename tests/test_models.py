@@ -1,0 +1,163 @@
+"""The reference networks against closed-form counts from onebyone.cost, and their shapes."""
+
+import pytest
+import torch
+
+from onebyone import cost, models
+
+
+def test_alexnet_params_match_the_layer_by_layer_formula():
+    """AlexNet's count, with and without the two-GPU split, is the sum of its layers' formulas."""
+    for groups in (1, 2):
+        convs = (cost.conv_params(3, 96, 11, bias=True)
+                 + cost.conv_params(96, 256, 5, bias=True, groups=groups)
+                 + cost.conv_params(256, 384, 3, bias=True)
+                 + cost.conv_params(384, 384, 3, bias=True, groups=groups)
+                 + cost.conv_params(384, 256, 3, bias=True, groups=groups))
+        fcs = (cost.linear_params(256 * 6 * 6, 4096) + cost.linear_params(4096, 4096)
+               + cost.linear_params(4096, 1000))
+        assert cost.total_params(models.alexnet(groups=groups)) == convs + fcs
+
+
+def test_alexnet_output_shape_and_depth():
+    """A 227×227 image gives 1000 scores; 5 convolutions + 3 linear layers make 8."""
+    net = models.alexnet()
+    rows = cost.layer_rows(net, (3, 227, 227))
+    assert rows[-1].out_shape == (1000,)
+    assert [r.out_shape for r in rows if r.kind == "Flatten"] == [(256 * 6 * 6,)]
+    assert cost.weight_depth(net) == 8
+
+
+@pytest.mark.parametrize("spec", models.GOOGLENET_INCEPTIONS, ids=lambda s: s[0])
+def test_inception_modules_match_the_formula(spec):
+    """Each GoogLeNet module: torch's count = cost.inception_params; channels add up."""
+    name, c1, c3r, c3, c5r, c5, proj = spec
+    c_in = 256  # any input width: the formula and the module must agree
+    module = models.Inception(c_in, c1, c3r, c3, c5r, c5, proj)
+    assert cost.total_params(module) == cost.inception_params(c_in, c1, c3r, c3, c5r, c5, proj)
+    out = module(torch.zeros(1, c_in, 7, 7))
+    assert out.shape == (1, c1 + c3 + c5 + proj, 7, 7)
+    assert cost.total_mults(module, (c_in, 7, 7)) == cost.inception_mults(
+        7, 7, c_in, c1, c3r, c3, c5r, c5, proj)
+
+
+def test_naive_inception_passes_the_pool_branch_through():
+    """Without a pool projection the pool branch keeps all input channels: 64+128+32+192."""
+    module = models.Inception(192, 64, None, 128, None, 32, None)
+    assert module(torch.zeros(1, 192, 28, 28)).shape == (1, 416, 28, 28)
+    assert cost.total_params(module) == cost.inception_params(192, 64, None, 128, None, 32, None)
+
+
+@pytest.mark.parametrize("naive", [False, True])
+def test_googlenet_total_is_the_sum_of_its_parts(naive):
+    """GoogLeNet (and its naive variant): stem + modules + classifier, by formula."""
+    total = (cost.conv_params(3, 64, 7, bias=True) + cost.conv_params(64, 64, 1, bias=True)
+             + cost.conv_params(64, 192, 3, bias=True))
+    channels = 192
+    for _, c1, c3r, c3, c5r, c5, proj in models.GOOGLENET_INCEPTIONS:
+        if naive:
+            c3r = c5r = proj = None
+        total += cost.inception_params(channels, c1, c3r, c3, c5r, c5, proj)
+        channels = c1 + c3 + c5 + (channels if proj is None else proj)
+    total += cost.linear_params(channels, 1000)
+    assert cost.total_params(models.googlenet(naive=naive)) == total
+
+
+def test_googlenet_shapes_and_depth():
+    """224×224 -> 28×28×192 before 3a, 7×7×1024 after 5b, 1000 scores; 22 layers deep."""
+    net = models.googlenet()
+    rows = cost.layer_rows(net, (3, 224, 224))
+    pools = [r.out_shape for r in rows if r.kind == "MaxPool2d" and r.name.count(".") == 0]
+    assert pools == [(64, 56, 56), (192, 28, 28), (480, 14, 14), (832, 7, 7)]
+    assert rows[-1].out_shape == (1000,)
+    assert cost.weight_depth(net) == 22
+
+
+def test_nin_table_adds_up():
+    """NIN's layer table: its parameters sum to the model's; the last map is one per class."""
+    net = models.nin(num_classes=10)
+    rows = cost.layer_rows(net, (3, 224, 224))
+    assert sum(r.params for r in rows) == cost.total_params(net)
+    assert rows[-1].out_shape == (10,)
+    assert cost.weight_depth(net) == 12  # four mlpconv blocks of three layers
+
+
+def test_resnet_blocks_match_the_formula():
+    """Basic and bottleneck blocks, with identity and projection shortcuts."""
+    for c_in, c_out, stride in [(64, 64, 1), (64, 128, 2)]:
+        block = models.BasicBlock(c_in, c_out, stride)
+        assert cost.total_params(block) == cost.basic_block_params(c_in, c_out, stride)
+    for c_in, mid, c_out, stride in [(256, 64, 256, 1), (64, 64, 256, 1), (256, 128, 512, 2)]:
+        block = models.Bottleneck(c_in, mid, c_out, stride)
+        assert cost.total_params(block) == cost.bottleneck_params(c_in, mid, c_out, stride)
+        out = block(torch.zeros(1, c_in, 8, 8))
+        assert out.shape == (1, c_out, 8 // stride, 8 // stride)
+    assert isinstance(models.Bottleneck(256, 64, 256).shortcut, torch.nn.Identity)
+    assert not isinstance(models.Bottleneck(64, 64, 256).shortcut, torch.nn.Identity)
+
+
+def _resnet_formula(depth):
+    """ResNet's parameters by the closed forms: stem, every block, classifier."""
+    kind, counts = models.RESNET_STAGES[depth]
+    total = cost.conv_params(3, 64, 7) + cost.batch_norm_params(64)
+    channels = 64
+    for stage, count in enumerate(counts):
+        width = 64 * 2 ** stage
+        for index in range(count):
+            stride = 2 if stage > 0 and index == 0 else 1
+            if kind == "basic":
+                total += cost.basic_block_params(channels, width, stride)
+                channels = width
+            else:
+                total += cost.bottleneck_params(channels, width, 4 * width, stride)
+                channels = 4 * width
+    return total + cost.linear_params(channels, 1000)
+
+
+@pytest.mark.parametrize("depth", sorted(models.RESNET_STAGES))
+def test_resnet_totals_and_depth(depth):
+    """Every ResNet depth: total = closed form, and its name is its weight depth."""
+    net = models.resnet(depth)
+    assert cost.total_params(net) == _resnet_formula(depth)
+    assert cost.weight_depth(net) == depth
+
+
+def test_resnet50_output_shape():
+    """A small image still gives one score per class (the average pool adapts)."""
+    assert models.resnet(50, num_classes=7)(torch.zeros(2, 3, 64, 64)).shape == (2, 7)
+
+
+def test_resnet_rejects_unknown_depth():
+    with pytest.raises(ValueError, match="known depths"):
+        models.resnet(42)
+
+
+def test_shape_nets():
+    """The experiment's nets: the same body, a head with and without position-specific weights."""
+    gap, fc = models.ShapeNet(4, "gap"), models.ShapeNet(4, "fc")
+    x = torch.zeros(3, 1, 32, 32)
+    assert gap(x).shape == fc(x).shape == (3, 4)
+    assert gap.class_maps(x).shape == (3, 4, 8, 8)
+    body = cost.total_params(gap.features)
+    assert cost.total_params(gap) - body == cost.conv_params(32, 4, 1, bias=True)
+    assert cost.total_params(fc) - body == cost.linear_params(32 * 8 * 8, 4)
+    with pytest.raises(TypeError):
+        fc.class_maps(x)
+    with pytest.raises(ValueError):
+        models.ShapeNet(4, "mlp")
+
+
+def test_float32_megabytes():
+    """Four bytes per number; MB and MiB differ by 1.048576."""
+    mb, mib = cost.float32_megabytes(2**18)
+    assert mib == 1.0 and mb == pytest.approx(1.048576)
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: models.googlenet(), (3, 224, 224)),
+                                         (lambda: models.resnet(18), (3, 64, 64))])
+def test_block_rows_and_kinds_account_for_every_parameter(make, shape):
+    """Per-block rows and per-kind sums both add up to the model's total."""
+    net = make()
+    total = cost.total_params(net)
+    assert sum(r.params for r in cost.block_rows(net, shape)) == total
+    assert sum(cost.params_by_kind(net).values()) == total

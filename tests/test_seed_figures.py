@@ -1,0 +1,64 @@
+"""The source notes' figures against the helper package: the ones that hold are reproduced, the
+ones the chapters mark as errata are confirmed wrong (so an erratum cannot outlive its cause)."""
+
+import torch
+
+from onebyone import cost, models
+
+H = W = 28
+C_IN = 192
+
+
+def test_five_by_five_branch_costs():
+    """Lecture notes: 120,422,400 directly; ~2.4M + ~10M with a 16-channel bottleneck."""
+    direct = cost.conv_mults(H, W, C_IN, 32, 5)
+    reduce, conv5 = cost.conv_mults(H, W, C_IN, 16, 1), cost.conv_mults(H, W, 16, 32, 5)
+    assert direct == 120_422_400
+    assert round(reduce / 1e5) == 24 and round(conv5 / 1e6) == 10
+    assert round(direct / (reduce + conv5)) == 10                  # "one tenth": holds
+    assert round((reduce + conv5) / 1e4) == 1244 != 1204            # "1204万": erratum
+
+
+def test_inception_3a_weights_and_channels():
+    """387,072 and 157,184 weights; 416 and 256 output maps; "nearly 4 times" does not hold."""
+    arms = dict(c1=64, c3=128, c5=32)
+    naive = cost.inception_params(C_IN, **arms, c3_reduce=None, c5_reduce=None, pool_proj=None,
+                                  bias=False)
+    reduced = cost.inception_params(C_IN, **arms, c3_reduce=96, c5_reduce=16, pool_proj=None,
+                                    bias=False)
+    full = cost.inception_params(C_IN, **arms, c3_reduce=96, c5_reduce=16, pool_proj=32,
+                                 bias=False)
+    assert (naive, reduced) == (387_072, 157_184)
+    assert full == reduced + C_IN * 32 != 157_184                   # pool projection left out
+    assert naive / full < 3                                         # not "nearly 4 times"
+    assert models.Inception(C_IN, **arms, c3_reduce=None, c5_reduce=None,
+                            pool_proj=None).out_channels == 416      # not 256 (lecture notes)
+    assert models.Inception(C_IN, **arms, c3_reduce=96, c5_reduce=16,
+                            pool_proj=32).out_channels == 256
+
+
+def test_resnet_ratios():
+    """589,824 and 69,632 per position; 8.5× (one 3×3 layer) and 16.94× (basic block) both hold."""
+    one = cost.conv_params(256, 256, 3)
+    bottleneck = (cost.conv_params(256, 64, 1) + cost.conv_params(64, 64, 3)
+                  + cost.conv_params(64, 256, 1))
+    assert (one, bottleneck) == (589_824, 69_632)
+    assert round(one / bottleneck, 1) == 8.5
+    assert round(2 * one / bottleneck, 2) == 16.94
+    assert cost.conv_params(64, 256, 1) == 64 * 256
+
+
+def test_model_sizes_are_megabytes():
+    """AlexNet "230M" and NIN "29M" are float32 megabytes, not parameter counts."""
+    with torch.device("meta"):
+        alex, nin = cost.total_params(models.alexnet()), cost.total_params(models.nin())
+    assert abs(cost.float32_megabytes(alex)[1] / 230 - 1) < 0.02    # MiB
+    assert abs(cost.float32_megabytes(nin)[0] / 29 - 1) < 0.03      # MB
+    assert alex < 230e6 / 3 and nin < 29e6 / 3                      # not 230M / 29M parameters
+
+
+def test_googlenet_is_not_a_twelfth_of_alexnet():
+    """"1/12 of AlexNet's parameters": the counts give about 1/9."""
+    with torch.device("meta"):
+        ratio = cost.total_params(models.alexnet()) / cost.total_params(models.googlenet())
+    assert round(ratio) == 9                                        # not 12
