@@ -7,7 +7,8 @@ page). This extension
   MathJax distribution and needs no Django) into `_static/mathjax/`, so `mathjax_path` can be
   local;
 - removes sphinx-thebe's scripts and per-page configuration (launch buttons and thebe are off);
-- adds the course's own CSS (`onebyone/static/onebyone.css`);
+- adds the course's own CSS (`onebyone/static/onebyone.css`) and sets the theme's default
+  light/dark mode to "auto" (the theme's empty default logs a console error);
 - warns, which fails the strict build, about any page that would still load a script, a
   stylesheet, an image or a frame from another host.
 """
@@ -86,8 +87,19 @@ def offline_page(app, pagename, templatename, context, doctree):
                        "(serve it from _static instead)", location=pagename)
 
 
+def configure(app, config):
+    """Our static files; and the theme's light/dark mode.
+
+    pydata-sphinx-theme 0.17 leaves the template variable `default_mode` empty, and its script
+    then logs "Got invalid theme mode" as a console error on a reader's first visit. "auto"
+    follows the reader's system setting.
+    """
+    config.html_static_path.append(str(STATIC))
+    config.html_context.setdefault("default_mode", "auto")
+
+
 def setup(app):
-    app.connect("config-inited", lambda app, config: config.html_static_path.append(str(STATIC)))
+    app.connect("config-inited", configure)
     app.add_css_file("onebyone.css")
     app.connect("doctree-resolved", drop_thebe_nodes, priority=900)  # after sphinx-thebe's
     app.connect("html-page-context", offline_page, priority=900)
