@@ -7,8 +7,9 @@ page). This extension
   MathJax distribution and needs no Django) into `_static/mathjax/`, so `mathjax_path` can be
   local;
 - removes sphinx-thebe's scripts and per-page configuration (launch buttons and thebe are off);
-- adds the course's own CSS (`onebyone/static/onebyone.css`) and sets the theme's default
-  light/dark mode to "auto" (the theme's empty default logs a console error);
+- adds the course's own CSS (`onebyone/static/onebyone.css`), sets the theme's default
+  light/dark mode to "auto" (the theme's empty default logs a console error) and removes the
+  duplicate search bar pydata-sphinx-theme 0.17 adds above sphinx-book-theme's pages;
 - warns, which fails the strict build, about any page that would still load a script, a
   stylesheet, an image or a frame from another host.
 """
@@ -96,6 +97,9 @@ def configure(app, config):
     """
     config.html_static_path.append(str(STATIC))
     config.html_context.setdefault("default_mode", "auto")
+    # pydata-sphinx-theme 0.17 puts a second search field in a top bar unless this is set;
+    # sphinx-book-theme means it to be empty (its search is in the sidebar).
+    config.html_theme_options.setdefault("navbar_persistent", [])
 
 
 def setup(app):
