@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 STATIC = pathlib.Path(__file__).resolve().parent / "static"
 # src=/href= values that make the browser fetch something when the page loads (links <a> do not).
 LOADING_TAG = re.compile(r"<(script|img|iframe|link|source|video|audio|embed)\b[^>]*>", re.I)
+LOADING_REL = re.compile(
+    r"""\brel\s*=\s*["']?[^"'>]*\b(stylesheet|icon|preload|modulepreload|prefetch|manifest)""",
+    re.I)
 REMOTE_URL = re.compile(r"""\b(?:src|href|srcset|data)\s*=\s*["']?\s*((?:https?:)?//[^"'\s>]+)""",
                         re.I)
 
@@ -82,6 +85,8 @@ def offline_page(app, pagename, templatename, context, doctree):
     assets += [str(getattr(f, "filename", f)) for f in context.get("css_files", [])]
     remote = [a for a in assets if "://" in a or a.startswith("//")]
     for tag in LOADING_TAG.finditer(context.get("body", "")):
+        if tag.group(1).lower() == "link" and not LOADING_REL.search(tag.group(0)):
+            continue  # <link rel="canonical"> and friends name a URL without loading it
         remote += [m.group(1) for m in REMOTE_URL.finditer(tag.group(0))]
     for url in remote:
         logger.warning(f"{pagename}: loads {url} from the network; the site must work offline "

@@ -185,11 +185,13 @@ class SiteChecker:
             problems += self._images(page)
             problems += self._links(page)
             problems += self._axe(page)
+            figures = page.locator(".bd-content img").count()
             if self.screenshots:
                 self.screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=self.screenshots / f"{docname.replace('/', '--')}.png",
                                 full_page=True)
-        problems += self._dark_figures(url, docname)
+        if figures:
+            problems += self._dark_figures(url, docname)
         return problems
 
     def _math(self, page, expect_math):

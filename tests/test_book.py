@@ -6,7 +6,7 @@ import shutil
 
 from books import minimal_book
 
-from onebyone import book, cost
+from onebyone import book, cost, sphinx_offline
 
 ROOT = book.ROOT
 HTML = ROOT / "_build" / "html"
@@ -75,6 +75,8 @@ BROKEN_PAGES = {
     "missing-image": ("![A chart that was never drawn](missing-chart.png)\n", "missing-chart.png"),
     "external-script": ('<script src="https://cdn.example.org/widget.js"></script>\n\n'
                         "Some prose.\n", "https://cdn.example.org/widget.js"),
+    "remote-font": ('<link rel="stylesheet" href="https://fonts.example.org/css?family=Serif">\n',
+                    "https://fonts.example.org/css?family=Serif"),
     "remote-image": ('<img src="https://images.example.org/a.png" '
                      'alt="A picture served by someone else">\n', "https://images.example.org/a.png"),
 }
@@ -82,11 +84,17 @@ BROKEN_PAGES = {
 
 def test_every_broken_page_fails_the_strict_build_every_time(tmp_path):
     root = minimal_book(tmp_path, pages={name: body for name, (body, _) in BROKEN_PAGES.items()})
+    # and a script from a CDN added to every page by the configuration
+    config = (root / "_config.yml").read_text(encoding="utf-8")
+    assert "\n  config:\n" in config
+    (root / "_config.yml").write_text(config.replace(
+        "\n  config:\n", '\n  config:\n    html_js_files: ["https://cdn.example.org/config.js"]\n'))
     for attempt in ("first build", "second, incremental build"):
         done = book.build(root, quiet=True)
         assert done.returncode != 0, f"the {attempt} passed"
         for name, (_, named) in BROKEN_PAGES.items():
             assert named in done.check_output, f"{name}: not reported by the {attempt}"
+        assert "loads https://cdn.example.org/config.js" in done.check_output
 
 
 def counting_cell(log, module):
@@ -133,3 +141,21 @@ def test_page_dependencies_follow_imports_inside_the_package(tmp_path):
     assert "cost.py" not in names and "book.py" not in names
     page.write_text("No code here.\n")
     assert book.page_dependencies(page) == set()
+
+
+def test_built_pages_load_mathjax_from_the_site_and_nothing_from_a_cdn(built_book):
+    pages = sorted(built_book.rglob("*.html"))
+    assert pages
+    with_math = 0
+    for page in pages:
+        raw = page.read_text(encoding="utf-8")
+        where = page.relative_to(built_book)
+        assert "THEBE_JS_URL" not in raw and "x-thebe-config" not in raw, where
+        for tag in re.findall(r"<(?:script|link|img)\b[^>]*>", raw):
+            if tag.startswith("<link") and not sphinx_offline.LOADING_REL.search(tag):
+                continue  # e.g. rel="canonical": names a URL, loads nothing
+            assert not re.search(r"""(src|href)=["']?(https?:)?//""", tag), f"{where}: {tag}"
+        for src in re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', raw, re.I):
+            with_math += 1
+            assert (page.parent / src.split("?")[0]).resolve().is_file(), f"{where}: {src}"
+    assert with_math, "no page loads MathJax, yet the one-by-one chapter has equations"
