@@ -48,12 +48,14 @@ def prose(source):
     if source.suffix == ".ipynb":
         cells = json.loads(text)["cells"]
         return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-    return re.sub(r"^(```|~~~).*?^\1", "", text, flags=re.S | re.M)
+    text = re.sub(r"^(```|~~~).*?^\1", "", text, flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`", "", text)  # inline code (`$HOME`) is not math
 
 
-def visible_text(html_path):
+def visible_text(html_path, skip_code=False):
     raw = html_path.read_text(encoding="utf-8")
-    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
+    raw = re.sub(r"<(script|style|pre)\b.*?</\1>" if skip_code else r"<(script|style)\b.*?</\1>",
+                 " ", raw, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", raw)))
 
 
@@ -71,7 +73,7 @@ def search_words(html_folder):
     Returns {word: docnames whose page must be among the hits}.
     """
     words = {}
-    texts = {d: visible_text(html_folder / f"{d}.html") for d, _ in PAGES}
+    texts = {d: visible_text(html_folder / f"{d}.html", skip_code=True) for d, _ in PAGES}
     mentions = [d for d, text in texts.items() if re.search(r"\bbottleneck", text, re.I)]
     if mentions:
         words["bottleneck"] = mentions
@@ -119,6 +121,8 @@ def test_without_chromium_the_browser_tests_skip_or_fail_under_ci(monkeypatch, t
 SQUARE_ALT = "A blue square on a transparent background, drawn for this test"
 BROKEN_SITE = {
     "good": ("Inline math $y = W x$ and a display equation:\n\n$$\nz = \\sum_i w_i x_i\n$$\n\n"
+             "```{math}\n:label: eq-cost\nc = h w c_{in} c_{out}\n```\n\n"
+             ":::{note}\nEquation {eq}`eq-cost` counts multiplications, `$5` is code.\n:::\n\n"
              f"![{SQUARE_ALT}](square.png)\n\nSee the {{ref}}`section with a typo <typo>`.\n"),
     "bad-equation": ("(typo)=\n## A section\n\nAn equation with a missing brace, $\\frac{1}{2$.\n\n"
                      "An equation with a misspelt command, $\\farc{1}{2}$.\n"),
