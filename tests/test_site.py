@@ -36,7 +36,7 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def site(built_book, browser):
+def site(browser, built_book):
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     with serve(built_book) as base:
         yield SiteChecker(browser, base, screenshots=SCREENSHOTS)
@@ -159,7 +159,7 @@ def broken_site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def broken_checker(broken_site, browser):
+def broken_checker(browser, broken_site):
     with serve(broken_site) as base:
         yield SiteChecker(browser, base)
 
@@ -184,7 +184,7 @@ def test_the_good_page_passes_every_check(broken_checker):
     assert broken_checker.check_page("chapters/good", expect_math=True) == []
 
 
-def test_math_without_mathjax_is_caught(broken_site, browser, tmp_path):
+def test_math_without_mathjax_is_caught(browser, broken_site, tmp_path):
     """As if MathJax came from an unreachable CDN: the equations stay raw TeX."""
     copy = tmp_path / "html"
     shutil.copytree(broken_site, copy, ignore=shutil.ignore_patterns("mathjax"))
@@ -193,7 +193,7 @@ def test_math_without_mathjax_is_caught(broken_site, browser, tmp_path):
     assert "math not typeset" in problems and "raw TeX left in the visible text" in problems
 
 
-def test_figures_without_the_dark_mode_backdrop_are_caught(broken_site, browser, tmp_path):
+def test_figures_without_the_dark_mode_backdrop_are_caught(browser, broken_site, tmp_path):
     """Without our CSS the theme dims figures and a transparent one shows the dark page."""
     copy = tmp_path / "html"
     shutil.copytree(broken_site, copy)
