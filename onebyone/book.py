@@ -139,9 +139,11 @@ def forget_stale_executions(root, package=PACKAGE):
         from jupyter_cache import get_cache
 
         cache = get_cache(cache_folder)
-        paths = {str(source.resolve()) for d, source in toc_pages(root) if d in stale}
+        pages = {str(source.resolve()): d for d, source in toc_pages(root)}
         for record in cache.list_cache_records():
-            if record.uri in paths:
+            # The cache matches notebooks by their code, whatever their path: a record left by
+            # a page that moved or left the book could be matched too, so it goes as well.
+            if pages.get(record.uri, stale[0]) in stale:
                 cache.remove_cache(record.pk)
         # Sphinx must re-read those pages to run them: start from a fresh environment.
         shutil.rmtree(out / ".doctrees", ignore_errors=True)
