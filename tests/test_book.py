@@ -4,9 +4,9 @@ import html
 import re
 import shutil
 
-import pytest
+from books import minimal_book
 
-from onebyone import book, cost
+from onebyone import book, cost, sphinx_offline
 
 ROOT = book.ROOT
 HTML = ROOT / "_build" / "html"
@@ -18,19 +18,12 @@ def page_text(relative):
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", raw)))
 
 
-@pytest.fixture(scope="session")
-def built_book():
-    """The real book, built strictly (reuses the execution cache when nothing changed)."""
-    done = book.build(ROOT, quiet=True)
-    assert done.returncode == 0, done.check_output[-5000:]
-    return HTML
-
-
 def test_every_toc_page_is_built(built_book):
+    pages = book.toc_pages(ROOT)
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    files = re.findall(r"file:\s*(\S+)", toc) + ["intro"]
-    for name in files:
-        assert (built_book / f"{name}.html").is_file(), f"{name} was not built"
+    assert len(pages) == len(re.findall(r"file:\s*(\S+)", toc)) + 1  # + the root page
+    for docname, _ in pages:
+        assert (built_book / f"{docname}.html").is_file(), f"{docname} was not built"
 
 
 def test_one_by_one_chapter_shows_computed_numbers(built_book):
@@ -63,19 +56,6 @@ def test_exercise_page_is_shown_unexecuted(built_book):
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
 
 
-def minimal_book(folder, chapter_body):
-    """A one-chapter book with the course's configuration, in `folder`."""
-    shutil.copy(ROOT / "_config.yml", folder / "_config.yml")
-    (folder / "intro.md").write_text("# A test book\n\n```{tableofcontents}\n```\n")
-    (folder / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nparts:\n  - caption: Chapters\n    chapters:\n"
-        "      - file: chapters/broken\n")
-    (folder / "chapters").mkdir()
-    header = (ROOT / "chapters/one-by-one.md").read_text(encoding="utf-8").split("---\n")[1]
-    (folder / "chapters/broken.md").write_text(f"---\n{header}---\n\n# Broken\n\n{chapter_body}")
-    return folder
-
-
 def test_a_failing_cell_fails_the_build_every_time(tmp_path):
     root = minimal_book(tmp_path, "Some prose.\n\n```{code-cell} ipython3\n"
                         "raise RuntimeError('this cell fails on purpose')\n```\n")
@@ -84,10 +64,98 @@ def test_a_failing_cell_fails_the_build_every_time(tmp_path):
     assert "this cell fails on purpose" in first.check_output
     second = book.build(root, quiet=True)  # an incremental build must not forget the failure
     assert second.returncode != 0
+    assert "this cell fails on purpose" in second.check_output
 
 
-def test_a_working_minimal_book_builds(tmp_path):
-    root = minimal_book(tmp_path, "```{code-cell} ipython3\nprint(6 * 7)\n```\n")
-    done = book.build(root, quiet=True)
-    assert done.returncode == 0, done.check_output[-3000:]
-    assert "42" in (root / "_build/html/chapters/broken.html").read_text(encoding="utf-8")
+# Each page of this book is broken in its own way. The strict build must report every one of them,
+# and again on the next, incremental build (Sphinx would otherwise skip the unchanged pages).
+# (A failing cell stops the build at once, so it has its own book above.)
+BROKEN_PAGES = {
+    "broken-reference": ("See {ref}`a-label-nobody-defined`.\n", "a-label-nobody-defined"),
+    "missing-image": ("![A chart that was never drawn](missing-chart.png)\n", "missing-chart.png"),
+    "external-script": ('<script src="https://cdn.example.org/widget.js"></script>\n\n'
+                        "Some prose.\n", "https://cdn.example.org/widget.js"),
+    "remote-font": ('<link rel="stylesheet" href="https://fonts.example.org/css?family=Serif">\n',
+                    "https://fonts.example.org/css?family=Serif"),
+    "remote-image": ('<img src="https://images.example.org/a.png" '
+                     'alt="A picture served by someone else">\n', "https://images.example.org/a.png"),
+}
+
+
+def test_every_broken_page_fails_the_strict_build_every_time(tmp_path):
+    root = minimal_book(tmp_path, pages={name: body for name, (body, _) in BROKEN_PAGES.items()})
+    # and a script from a CDN added to every page by the configuration
+    config = (root / "_config.yml").read_text(encoding="utf-8")
+    assert "\n  config:\n" in config
+    (root / "_config.yml").write_text(config.replace(
+        "\n  config:\n", '\n  config:\n    html_js_files: ["https://cdn.example.org/config.js"]\n'))
+    for attempt in ("first build", "second, incremental build"):
+        done = book.build(root, quiet=True)
+        assert done.returncode != 0, f"the {attempt} passed"
+        for name, (_, named) in BROKEN_PAGES.items():
+            assert named in done.check_output, f"{name}: not reported by the {attempt}"
+        assert "loads https://cdn.example.org/config.js" in done.check_output
+
+
+def counting_cell(log, module):
+    """A code cell that imports `module` from the helper package and logs that it ran."""
+    return (f"```{{code-cell}} ipython3\nfrom onebyone import {module}\n\n"
+            f"with open({str(log)!r}, 'a') as log:\n    log.write('{module}\\n')\n```\n")
+
+
+def test_execution_cache_reruns_only_what_changed(tmp_path):
+    """Prose edits run nothing; a helper-package change reruns the pages that import it."""
+    package = tmp_path / "package"  # a copy of the helper package whose hash the build follows
+    shutil.copytree(book.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    log = tmp_path / "runs.log"
+    (tmp_path / "book").mkdir()
+    root = minimal_book(tmp_path / "book", pages={
+        "uses-layers": "Prose about layers.\n\n" + counting_cell(log, "layers"),
+        "uses-data": "Prose about data.\n\n" + counting_cell(log, "data"),
+    })
+
+    def runs_during_build():
+        before = log.read_text().split() if log.exists() else []
+        done = book.build(root, quiet=True, package=package)
+        assert done.returncode == 0, done.check_output[-3000:]
+        return sorted(log.read_text().split()[len(before):])
+
+    assert runs_during_build() == ["data", "layers"]  # cold: both pages run
+    chapter = root / "chapters/uses-layers.md"
+    chapter.write_text(chapter.read_text().replace("Prose about layers.", "Edited prose."))
+    assert runs_during_build() == []  # a prose-only edit runs no notebook
+    assert "Edited prose." in (root / "_build/html/chapters/uses-layers.html").read_text()
+    with open(package / "data.py", "a") as source:
+        source.write("\n# a change to the helper package\n")
+    assert runs_during_build() == ["data"]  # only the page that imports data runs again
+    with open(package / "__init__.py", "a") as source:
+        source.write("\n# a change every page sees\n")
+    assert runs_during_build() == ["data", "layers"]
+
+
+def test_page_dependencies_follow_imports_inside_the_package(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("```{code-cell} ipython3\nfrom onebyone import plots\n```\n")
+    names = {p.relative_to(book.PACKAGE).as_posix() for p in book.page_dependencies(page)}
+    assert {"__init__.py", "plots.py", "layers.py"} <= names  # plots imports layers
+    assert "cost.py" not in names and "book.py" not in names
+    page.write_text("No code here.\n")
+    assert book.page_dependencies(page) == set()
+
+
+def test_built_pages_load_mathjax_from_the_site_and_nothing_from_a_cdn(built_book):
+    pages = sorted(built_book.rglob("*.html"))
+    assert pages
+    with_math = 0
+    for page in pages:
+        raw = page.read_text(encoding="utf-8")
+        where = page.relative_to(built_book)
+        assert "THEBE_JS_URL" not in raw and "x-thebe-config" not in raw, where
+        for tag in re.findall(r"<(?:script|link|img)\b[^>]*>", raw):
+            if tag.startswith("<link") and not sphinx_offline.LOADING_REL.search(tag):
+                continue  # e.g. rel="canonical": names a URL, loads nothing
+            assert not re.search(r"""(src|href)=["']?(https?:)?//""", tag), f"{where}: {tag}"
+        for src in re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', raw, re.I):
+            with_math += 1
+            assert (page.parent / src.split("?")[0]).resolve().is_file(), f"{where}: {src}"
+    assert with_math, "no page loads MathJax, yet the one-by-one chapter has equations"

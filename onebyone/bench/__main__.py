@@ -9,8 +9,8 @@ import onebyone.bench as bench
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__)
-                   if not m.name.startswith("_"))
+    modules = pkgutil.iter_modules(bench.__path__)
+    names = sorted(m.name for m in modules if not m.name.startswith("_"))
     unknown = sorted(set(argv) - set(names))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(names)}",
