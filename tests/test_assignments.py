@@ -7,7 +7,7 @@ import re
 import pytest
 
 from onebyone import release
-from tests import course
+import course
 
 ROOT = course.ROOT
 ASSIGNMENTS = release.assignments()
