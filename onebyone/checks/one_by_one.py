@@ -74,5 +74,6 @@ def conv1x1_cost(conv1x1_cost, h, w, c_in, c_out, bias):
     ])
     check_equal(mults, cost.conv_mults(h, w, c_in, c_out, 1), f"{item} multiplications", [
         (c_in * c_out, "you counted the multiplications for one pixel only"),
-        (h * w * c_in * c_out + h * w * c_out, "the bias additions were counted as multiplications"),
+        (h * w * c_in * c_out + h * w * c_out,
+         "the bias additions were counted as multiplications"),
     ])
