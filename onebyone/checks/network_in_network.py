@@ -54,7 +54,7 @@ def _nin_input(in_channels, seed, size):
     return torch.randn(2, in_channels, size, size, generator=torch.Generator().manual_seed(seed))
 
 
-def nin(nin, num_classes, in_channels=3, size=67, seed=0):
+def nin(nin, num_classes, in_channels=3, size=99, seed=0):
     """The learner's NiN against the reference: same layers, same output on a random image."""
     item = f"nin({num_classes}, in_channels={in_channels})"
     network = construct_learner(nin, num_classes, in_channels, item=item, expected=nn.Module)
