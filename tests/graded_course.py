@@ -55,6 +55,15 @@ def solution_code(assignment):
     return code
 
 
+@functools.cache
+def graded_code(assignment):
+    """{grade_id: code} of an assignment's test cells, hidden tests included."""
+    path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    source = nbformat.read(path, as_version=4)
+    return {grade_id(cell): cell.source for cell in source.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")}
+
+
 def submission(assignment, cells=None):
     """The released notebook with its solution cells filled in from {grade_id: code}."""
     notebook = released(assignment)

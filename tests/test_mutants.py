@@ -10,9 +10,10 @@ A mutant that keeps its points means a test is missing.
 
 import collections
 import functools
+import re
 
 import pytest
-from graded_course import autograde_all, solution_code, submission
+from graded_course import autograde_all, graded_code, solution_code, submission
 from mutants import MUTANTS
 
 from onebyone.release import assignments
@@ -36,6 +37,67 @@ def mutated_cells(mutant):
     return cells
 
 
+def _names_in(code, names):
+    return {name for name in names if re.search(rf"\b{re.escape(name)}\b", code)}
+
+
+@functools.cache
+def reach(assignment):
+    """{solution cell: the items whose tests run its code}, read from the notebook's code.
+
+    A test cell runs the solution cells it names, and those run the cells they name in turn
+    (nin_vs_fc calls nin, which calls mlpconv). Solution cells are named after what they define.
+    """
+    code = solution_code(assignment)
+    calls = {cell: _names_in(text, code) for cell, text in code.items()}
+    runs = {}
+    for cell in code:  # everything a cell's code runs, itself included
+        todo, seen = [cell], set()
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(calls[current])
+        runs[cell] = seen
+    found = collections.defaultdict(set)
+    for test_id, text in graded_code(assignment).items():
+        for named in _names_in(text, code):
+            for cell in runs[named]:
+                found[cell].add(item_of(test_id))
+    return found
+
+
+def mutant_reach(mutant):
+    return reach(mutant.assignment)[mutant.cell]
+
+
+def pack(mutants):
+    """Group mutants into submissions whose reaches do not overlap.
+
+    No two mutants of a group can touch the same item, so each lost point is owed to exactly one
+    of them, and each is still checked for losing points outside its breaks: one autograded
+    notebook then tests several mistakes, which keeps the suite fast.
+    """
+    groups = []
+    for mutant in mutants:
+        for group in groups:
+            if all(not mutant_reach(mutant) & mutant_reach(other) for other in group):
+                group.append(mutant)
+                break
+        else:
+            groups.append([mutant])
+    return groups
+
+
+def group_name(index):
+    return f"mutants-{index:02d}"
+
+
+@functools.cache
+def groups(assignment):
+    return pack(BY_ASSIGNMENT[assignment])
+
+
 @functools.cache
 def graded():
     """{assignment: ({student: {grade_id: score}}, {grade_id: max score})}, autograded once."""
@@ -43,10 +105,22 @@ def graded():
     for assignment in ASSIGNMENTS:
         students = {"reference": submission(assignment, solution_code(assignment)),
                     "release": submission(assignment)}
-        for mutant in BY_ASSIGNMENT[assignment]:
-            students[mutant.name] = submission(assignment, mutated_cells(mutant))
+        for index, group in enumerate(groups(assignment)):
+            cells = dict(solution_code(assignment))
+            for mutant in group:
+                cells[mutant.cell] = mutated_cells(mutant)[mutant.cell]
+            students[group_name(index)] = submission(assignment, cells)
         jobs[assignment] = students
     return autograde_all(jobs)
+
+
+def mutant_scores(mutant):
+    """{item: (score, max)} of the submission holding `mutant`, and that submission's group."""
+    scores, maxima = graded()[mutant.assignment]
+    for index, group in enumerate(groups(mutant.assignment)):
+        if mutant in group:
+            return item_scores(scores[group_name(index)], maxima), group
+    raise AssertionError(f"{mutant.id} is in no group")
 
 
 def item_of(test_id):
@@ -90,11 +164,16 @@ def test_untouched_release_scores_zero(assignment):
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.id for m in MUTANTS])
 def test_mutant_loses_points_only_where_it_is_wrong(mutant):
-    scores, maxima = graded()[mutant.assignment]
-    items = item_scores(scores[mutant.name], maxima)
+    items, group = mutant_scores(mutant)
+    assert set(mutant.breaks) <= mutant_reach(mutant), (
+        f"{mutant.id} claims to break {mutant.breaks}, but cell {mutant.cell!r} only reaches "
+        f"{sorted(mutant_reach(mutant))}")
     survived = [item for item in mutant.breaks if items[item][0] >= items[item][1]]
     assert not survived, (f"{mutant.id} keeps full marks on {survived}: a test is missing "
                           f"(item scores: {items})")
-    collateral = {item: score for item, score in items.items()
-                  if item not in mutant.breaks and score[0] < score[1]}
+    collateral = {item: items[item] for item in mutant_reach(mutant)
+                  if item not in mutant.breaks and items[item][0] < items[item][1]}
     assert not collateral, f"{mutant.id} also lost points on {collateral}"
+    untouched = set(items) - set().union(*(mutant_reach(m) for m in group))
+    lost = {item: items[item] for item in untouched if items[item][0] < items[item][1]}
+    assert not lost, f"the submission holding {mutant.id} lost points no mutant reaches: {lost}"

@@ -111,7 +111,7 @@ def inception(Inception, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_pro
             outs = [b(x) for b in (reference.branch1, reference.branch3, reference.branch5,
                                    reference.branch_pool)]
             no_relu_pool = reference.branch_pool[1][0](reference.branch_pool[0](x))
-        found = [("the branches were concatenated in another order: 1×1, 3×3, 5×5, pool",
+        found = [("the branches were concatenated in another order; it is 1×1, 3×3, 5×5, pool",
                   torch.cat(order, dim=1).numpy())
                  for order in ([outs[3], outs[0], outs[1], outs[2]],
                                [outs[0], outs[2], outs[1], outs[3]],
