@@ -11,6 +11,8 @@ from graded_course import course
 from onebyone.release import ROOT, assignments
 
 ASSIGNMENTS = assignments()
+# One nbgrader course per session: with pytest-xdist (--dist loadgroup) keep these tests together.
+pytestmark = pytest.mark.xdist_group("nbgrader-course")
 REGIONS = {
     "solution": re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S),
     "hidden test": re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S),

@@ -19,6 +19,8 @@ from mutants import MUTANTS
 from onebyone.release import assignments
 
 ASSIGNMENTS = assignments()
+# One nbgrader course per session: with pytest-xdist (--dist loadgroup) keep these tests together.
+pytestmark = pytest.mark.xdist_group("nbgrader-course")
 BY_ASSIGNMENT = collections.defaultdict(list)
 for _mutant in MUTANTS:
     BY_ASSIGNMENT[_mutant.assignment].append(_mutant)
