@@ -87,15 +87,18 @@ def _features_before_head(in_channels=3, size=224):
         return tuple(body(torch.zeros(1, in_channels, size, size)).shape[1:])
 
 
+@functools.cache
 def nin_vs_fc_expected(num_classes):
-    """(parameters of NiN, parameters with an AlexNet-style fully connected head instead)."""
+    """The reference answer, with the numbers that name mistakes: {name: count}."""
     network = models.nin(num_classes)
     nin_params = cost.total_params(network)
     last_block = cost.total_params(network[7])  # the mlpconv block that makes the class maps
     c, h, w = _features_before_head()
     head = (cost.linear_params(c * h * w, 4096) + cost.linear_params(4096, 4096)
             + cost.linear_params(4096, num_classes))
-    return nin_params, nin_params - last_block + head, (c, h, w), last_block
+    biases = sum(p.numel() for name, p in network.named_parameters() if name.endswith("bias"))
+    return {"nin": nin_params, "fc": nin_params - last_block + head, "last_block": last_block,
+            "features": (c, h, w), "nin_biases": biases, "fc_biases": 4096 + 4096 + num_classes}
 
 
 def nin_vs_fc(nin_vs_fc, num_classes):
@@ -104,25 +107,18 @@ def nin_vs_fc(nin_vs_fc, num_classes):
     got = call_learner(nin_vs_fc, num_classes, numpy_only=False, item="nin_vs_fc")
     if not isinstance(got, tuple) or len(got) != 2:
         raise CheckFailure(f"{item}: return a pair (nin_params, fc_params).")
-    nin_params, fc_params, (c, h, w), last_block = nin_vs_fc_expected(num_classes)
-    biases = 4096 + 4096 + num_classes
+    expected = nin_vs_fc_expected(num_classes)
+    nin_params, fc_params, last_block = expected["nin"], expected["fc"], expected["last_block"]
+    c, h, w = expected["features"]
     check_equal(got[0], nin_params, f"{item} NiN parameters", [
-        (nin_params - sum(s[0] for s in _bias_shapes(num_classes)), "the biases were left out"),
+        (nin_params - expected["nin_biases"], "the biases were left out"),
     ])
-    alexnet_map = c * (h + 1) * (w + 1)
     check_equal(got[1], fc_params, f"{item} parameters with the fully connected head", [
-        (fc_params - biases, "the fully connected layers' biases were left out"),
+        (fc_params - expected["fc_biases"], "the fully connected layers' biases were left out"),
         (fc_params + last_block, "the last mlpconv block was kept: the fully connected head "
                                  "replaces it and the global average pooling"),
-        (fc_params + (alexnet_map - c * h * w) * 4096,
-         f"the flattened map was taken as {c}×{h + 1}×{w + 1}; run your network's first blocks "
-         f"on a 224×224 image to see its size"),
+        (fc_params + c * ((h + 1) * (w + 1) - h * w) * 4096,
+         f"the flattened map was taken as {c}×{h + 1}×{w + 1}; run your network's first layers "
+         "on a 224×224 image to see its size"),
         (fc_params - nin_params + last_block, "you counted the head alone, not the whole network"),
     ])
-
-
-@functools.cache
-def _bias_shapes(num_classes):
-    """The bias shapes of the reference NiN (to recognise an answer that forgot them)."""
-    return [tuple(p.shape) for name, p in models.nin(num_classes).named_parameters()
-            if name.endswith("bias")]
