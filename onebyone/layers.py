@@ -32,3 +32,15 @@ def relu(x):
 def global_avg_pool(x):
     """Global average pooling: the mean of each feature map, (N, C, H, W) -> (N, C)."""
     return np.asarray(x, dtype=float).mean(axis=(2, 3))
+
+
+def permute_positions(x, seed):
+    """Shuffle the H·W positions of every feature map with one seeded permutation.
+
+    out[n, c].flat[i] = x[n, c].flat[perm[i]] with perm = default_rng(seed).permutation(H*W):
+    the same shuffle for every sample and channel, so each position keeps its channel vector.
+    """
+    x = np.asarray(x, dtype=float)
+    n, c, h, w = x.shape
+    perm = np.random.default_rng(seed).permutation(h * w)
+    return x.reshape(n, c, h * w)[:, :, perm].reshape(n, c, h, w)  # (N, C, H*W) -> (N, C, H, W)

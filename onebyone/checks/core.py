@@ -9,6 +9,17 @@ Every check goes through two doors:
 
 The grading command (`onebyone grade`) keeps the same checks but runs the learner's code in another
 process; this is why a check only ever looks at the learner's results as plain values.
+
+The contract every check keeps, so that the learner's objects can be proxies from another process:
+- every call of learner code (functions, classes, a module's forward) goes through
+  `call_learner(fn, *args, numpy_only=..., item=...)`: `construct_learner` and `forward` below are
+  the doors for torch modules;
+- a learner's result is used only as a plain value: NumPy arrays, ints, tuples, or a torch module
+  used ONLY through `module(x)` (via `forward`, under torch.no_grad()), `state_dict()`,
+  `named_parameters()`, `parameters()`, `load_state_dict()`, `train()`/`eval()`,
+  `modules()`/`named_modules()` and `isinstance(..., nn.Module / nn.Conv2d / ...)`.
+Torch modules are compared with the reference by copying state (`copy_state`): the same numbers in
+both, then the same input must give the same output, so structure and arithmetic are both checked.
 """
 
 import builtins
@@ -19,6 +30,7 @@ import sys
 
 import numpy as np
 import torch
+from torch import nn
 
 PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
 TORCH_DIR = str(pathlib.Path(torch.__file__).resolve().parent)
@@ -33,7 +45,7 @@ class CheckFailure(AssertionError):
 
 def _resolve(fn, name):
     """What a global name used inside `fn` points to, or None."""
-    closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False))
     if name in closure:
         try:
             return closure[name].cell_contents
@@ -73,6 +85,14 @@ def forbidden_dependencies(fn, numpy_only, _seen=None):
     """Names the learner's function (and the learner's own helpers it uses) load that reach
     torch or the course's reference package. Checked before the function runs."""
     seen = _seen if _seen is not None else set()
+    if inspect.isclass(fn) and fn not in seen:
+        # A learner's class: its bases and every method it defines.
+        seen.add(fn)
+        found = [f"{base.__name__} (from onebyone)" for base in fn.__mro__[1:]
+                 if _origin(base) == "onebyone"]
+        for value in vars(fn).values():
+            found.extend(forbidden_dependencies(value, numpy_only, seen))
+        return sorted(set(found))
     if not inspect.isfunction(fn) or fn in seen:
         return []
     seen.add(fn)
@@ -82,7 +102,8 @@ def forbidden_dependencies(fn, numpy_only, _seen=None):
         origin = _origin(value) if value is not None else ""
         if origin == "onebyone" or (numpy_only and origin == "torch"):
             found.append(f"{name} (from {origin})")
-        elif inspect.isfunction(value) and value.__module__ == fn.__module__:
+        elif ((inspect.isfunction(value) or inspect.isclass(value))
+              and value.__module__ == fn.__module__):
             found.extend(forbidden_dependencies(value, numpy_only, seen))
     return sorted(set(found))
 
@@ -211,3 +232,98 @@ def check_equal(got, expected, item, mistakes=()):
             raise CheckFailure(f"{item}: got {int(got)}, expected {expected}. "
                                f"It looks like {description}.")
     raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.")
+
+
+# --- torch modules: construct, run, copy state ------------------------------------------------
+
+
+def construct_learner(cls, *args, item, expected=nn.Module):
+    """Build the learner's module `cls(*args)` through call_learner; it must be an `expected`."""
+    module = call_learner(cls, *args, numpy_only=False, item=item)
+    if not isinstance(module, expected):
+        raise CheckFailure(f"{item} returned a {type(module).__name__}; expected a "
+                           f"torch.nn.{expected.__name__}.")
+    return module
+
+
+def forward(module, x, item, train=False):
+    """The learner's module on input `x` (a tensor), in eval() or train() mode, as a float array."""
+    module.train(train)
+    with torch.no_grad():
+        try:
+            out = call_learner(module, x, numpy_only=False, item=item)
+        except CheckFailure:
+            raise
+        except Exception as error:  # a shape error inside the learner's forward, say
+            raise CheckFailure(f"{item} failed on an input of shape {tuple(x.shape)}: "
+                               f"{type(error).__name__}: {error}") from error
+    if not isinstance(out, torch.Tensor):
+        raise CheckFailure(f"{item} returned a {type(out).__name__}; expected a torch.Tensor.")
+    return out.detach().double().numpy()
+
+
+def state_shapes(module):
+    """The shapes of a module's state (parameters and buffers), in registration order."""
+    return [tuple(value.shape) for value in module.state_dict().values()]
+
+
+def copy_state(source, target, item, hint=None):
+    """Load `source`'s state_dict values into `target`, matched by registration order and shape.
+
+    Both modules must hold the same tensors in the same order (define the layers in the order
+    they run). On a mismatch the message lists both structures; `hint(source_shapes,
+    target_shapes)` may add a guess at the mistake.
+    """
+    values = list(source.state_dict().values())
+    keys = list(target.state_dict().keys())
+    got, want = state_shapes(target), [tuple(v.shape) for v in values]
+    if got != want:
+        extra = hint(want, got) if hint else ""
+        raise CheckFailure(
+            f"{item}: your module holds {len(got)} parameter/buffer tensors of shapes {got}; "
+            f"the reference holds {len(want)} of shapes {want} (in the order the layers are "
+            "defined, which should be the order they run)." + (f" {extra}" if extra else ""))
+    target.load_state_dict({k: v.clone() for k, v in zip(keys, values, strict=True)})
+
+
+def randomize_state(module, seed):
+    """Give every parameter and buffer of `module` seeded, non-trivial values.
+
+    Batch norm gets scales away from 1, shifts away from 0 and running statistics away from
+    (0, 1), so a missing or misplaced batch norm changes the output.
+    """
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, value in module.state_dict().items():
+            if not value.is_floating_point():
+                continue  # num_batches_tracked
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf == "running_var":
+                value.copy_(0.5 + 1.5 * torch.rand(value.shape, generator=g))
+            elif leaf == "weight" and value.dim() == 1:  # a batch norm's scale
+                value.copy_(0.5 + torch.rand(value.shape, generator=g))
+            elif value.dim() >= 2:  # a weight: scaled so outputs stay of order one
+                fan_in = value[0].numel()
+                value.copy_(torch.randn(value.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+            else:  # biases, running means
+                value.copy_(0.5 * torch.randn(value.shape, generator=g))
+    return module
+
+
+def compare_modules(learner, reference, x, item, modes=("eval",), mistakes=None, hint=None,
+                    atol=1e-4, rtol=1e-4):
+    """Copy the reference's state into the learner's module, then compare their outputs on `x`.
+
+    `modes`: "eval" (batch norm with running statistics) and/or "train" (batch statistics).
+    `mistakes(mode)` may return (description, array) pairs: outputs of known wrong variants.
+    """
+    copy_state(reference, learner, item, hint=hint)
+    for mode in modes:
+        train = mode == "train"
+        reference.train(train)
+        with torch.no_grad():
+            expected = reference(x).double().numpy()
+        got = forward(learner, x, item, train=train)
+        known = mistakes(mode) if mistakes else ()
+        compare_arrays(got, expected, f"{item}(x) in {mode}() mode", mistakes=known,
+                       atol=atol, rtol=rtol)
