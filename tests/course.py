@@ -29,58 +29,8 @@ def make_course(tmp, assignments):
     return tmp
 
 
-def generate(course, assignment):
-    """Release `assignment` into course/exercises with nbgrader; return the released notebook."""
-    nbgrader(course, "generate_assignment", assignment, "--force")
-    return course / "exercises" / assignment / f"{assignment}.ipynb"
-
-
-def autograde(course, assignment, submissions):
-    """Autograde {student: notebook text} with nbgrader; return {student: {grade_id: score}}."""
-    for student, text in submissions.items():
-        folder = course / "submitted" / student / assignment
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{assignment}.ipynb").write_text(text, encoding="utf-8")
-    nbgrader(course, "autograde", assignment, "--create", "--force")
-    scores = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for student in submissions:
-            submission = gradebook.find_submission(assignment, student)
-            scores[student] = {grade.name: grade.score for notebook in submission.notebooks
-                               for grade in notebook.grades}
-    return scores
-
-
 def max_scores(course, assignment):
     """{grade_id: max points} of the assignment's test cells, from the gradebook."""
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_assignment(assignment).notebooks[0]
         return {cell.name: cell.max_score for cell in notebook.grade_cells}
-
-
-def read_notebook(path):
-    """A notebook as an nbformat node."""
-    import nbformat
-
-    return nbformat.read(str(path), as_version=4)
-
-
-def solution_code(notebook, grade_id):
-    """The source of the solution cell `grade_id` of a notebook."""
-    for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell.source
-    raise KeyError(f"no cell with grade_id {grade_id!r}")
-
-
-def fill(release_path, answers):
-    """A student's submission: the released notebook with solution cells replaced by `answers`
-    ({grade_id: code}); returns the notebook's JSON text."""
-    import nbformat
-
-    notebook = read_notebook(release_path)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    return nbformat.writes(notebook)

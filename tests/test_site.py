@@ -54,6 +54,8 @@ def prose(source):
 
 def visible_text(html_path, skip_code=False):
     raw = html_path.read_text(encoding="utf-8")
+    article = re.search(r"<article\b.*?</article>", raw, re.S)  # the page, without the navigation
+    raw = article.group(0) if article else raw
     raw = re.sub(r"<(script|style|pre)\b.*?</\1>" if skip_code else r"<(script|style)\b.*?</\1>",
                  " ", raw, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", raw)))
