@@ -58,11 +58,20 @@ def count_model(model, input_shape):
     as it costs twice the multiplications.
     """
     records = []
-    handles = []
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            hook = (lambda n: lambda m, i, o: records.append(_layer_cost(n, m, i, o)))(name)
-            handles.append(module.register_forward_hook(hook))
+
+    def record(name, module, inputs, output):
+        records.append(_layer_cost(name, module, inputs, output))
+
+    run_with_hooks(model, input_shape, lambda m: isinstance(m, (nn.Conv2d, nn.Linear)), record)
+    return records
+
+
+def run_with_hooks(model, input_shape, select, record):
+    """Run `model` once, in eval mode and without gradients, on zeros of `input_shape` (C, H, W),
+    calling `record(name, module, inputs, output)` after each selected module runs."""
+    handles = [module.register_forward_hook(
+                   lambda m, i, o, name=name: record(name, m, i, o))
+               for name, module in model.named_modules() if select(module)]
     was_training = model.training
     try:
         model.eval()
@@ -72,7 +81,6 @@ def count_model(model, input_shape):
         model.train(was_training)
         for handle in handles:
             handle.remove()
-    return records
 
 
 def total_params(model):
@@ -105,22 +113,15 @@ def layer_rows(model, input_shape):
     `input_shape` (C, H, W), with its output shape and parameter count (weights + biases +
     batch-norm scales and shifts). Summing `params` gives total_params(model)."""
     rows = []
-    handles = []
-    for name, module in model.named_modules():
-        if next(module.children(), None) is None and not isinstance(module, _SKIPPED):
-            def record(m, inputs, output, name=name):
-                params = sum(p.numel() for p in m.parameters(recurse=False))
-                rows.append(LayerRow(name, type(m).__name__, tuple(output.shape[1:]), params))
-            handles.append(module.register_forward_hook(record))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape)))
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
+
+    def record(name, module, inputs, output):
+        params = sum(p.numel() for p in module.parameters(recurse=False))
+        rows.append(LayerRow(name, type(module).__name__, tuple(output.shape[1:]), params))
+
+    def is_leaf(module):
+        return next(module.children(), None) is None and not isinstance(module, _SKIPPED)
+
+    run_with_hooks(model, input_shape, is_leaf, record)
     return rows
 
 
