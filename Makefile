@@ -36,7 +36,7 @@ exercises: $(STAMP)  ## regenerate exercises/ from solutions/ with nbgrader
 	$(BIN)/python -m onebyone.release
 
 lab: $(STAMP)  ## open JupyterLab on exercises/ in the course's environment
-	$(BIN)/jupyter lab --notebook-dir=exercises
+	$(BIN)/jupyter lab --notebook-dir=exercises $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)  ## run every test (includes the strict book build)
 	$(BIN)/python -m pytest

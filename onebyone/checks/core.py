@@ -152,8 +152,8 @@ def call_learner(fn, *args, numpy_only, item=None):
     rule = "NumPy only, without torch or" if numpy_only else "without"
     if banned:
         raise CheckFailure(
-            f"{item} uses {', '.join(banned)}. This item must be written {rule} the course's "
-            "reference package `onebyone`: it scores zero until it does the work itself."
+            f"{item} uses {', '.join(banned)}.\nThis item must be written {rule} the "
+            "course's reference package `onebyone`:\nit scores zero until it does the work itself."
         )
     watch = _CallWatch(numpy_only)
     previous = sys.getprofile()
@@ -164,8 +164,8 @@ def call_learner(fn, *args, numpy_only, item=None):
         sys.setprofile(previous)
     if watch.offender:
         raise CheckFailure(
-            f"{item} called {watch.offender}. This item must be written {rule} the course's "
-            "reference package `onebyone`: it scores zero until it does the work itself."
+            f"{item} called {watch.offender}.\nThis item must be written {rule} the "
+            "course's reference package `onebyone`:\nit scores zero until it does the work itself."
         )
     return result
 
@@ -185,10 +185,10 @@ def as_array(value, item):
 def _shape_hint(got, expected):
     """A guess at why two shapes differ."""
     if sorted(got) == sorted(expected) and len(got) == 4:
-        return (" The sizes are right but in the wrong order: the course uses NCHW "
+        return ("\nThe sizes are right but in the wrong order: the course uses NCHW "
                 "(batch, channels, height, width), not NHWC.")
     if len(got) != len(expected):
-        return f" Your result has {len(got)} dimensions; {len(expected)} were expected."
+        return f"\nYour result has {len(got)} dimensions; {len(expected)} were expected."
     return ""
 
 
@@ -210,14 +210,14 @@ def compare_arrays(got, expected, item, mistakes=(), atol=1e-6, rtol=1e-5):
     for description, wrong in mistakes:
         wrong = np.asarray(wrong, dtype=float)
         if wrong.shape == got.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
-            raise CheckFailure(f"{item}: the values are wrong. It looks like {description}.")
+            raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {description}.")
     error = np.abs(got - expected)
     where = np.unravel_index(np.argmax(error), error.shape)
-    message = (f"{item}: the values are wrong: off by up to {error.max():.4g} "
+    message = (f"{item}: the values are wrong.\nOff by up to {error.max():.4g} "
                f"at index {tuple(int(i) for i in where)}")
     if got.ndim == 4:
         bad = sorted({int(c) for c in np.nonzero(error > atol + rtol * np.abs(expected))[1]})
-        message += f"; channels that differ: {bad[:10]}{' ...' if len(bad) > 10 else ''}"
+        message += f";\nchannels that differ: {bad[:10]}{' ...' if len(bad) > 10 else ''}"
     raise CheckFailure(message + ".")
 
 
@@ -229,7 +229,7 @@ def check_equal(got, expected, item, mistakes=()):
         return
     for wrong, description in mistakes:
         if int(got) == wrong:
-            raise CheckFailure(f"{item}: got {int(got)}, expected {expected}. "
+            raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.\n"
                                f"It looks like {description}.")
     raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.")
 
@@ -279,10 +279,16 @@ def copy_state(source, target, item, hint=None):
     got, want = state_shapes(target), [tuple(v.shape) for v in values]
     if got != want:
         extra = hint(want, got) if hint else ""
+        differ = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
+        first = differ[0] if differ else min(len(got), len(want))
+        yours = f"yours has {got[first]}" if first < len(got) else "yours has none"
+        theirs = f"the reference has {want[first]}" if first < len(want) else "the reference: none"
         raise CheckFailure(
-            f"{item}: your module holds {len(got)} parameter/buffer tensors of shapes {got}; "
-            f"the reference holds {len(want)} of shapes {want} (in the order the layers are "
-            "defined, which should be the order they run)." + (f" {extra}" if extra else ""))
+            f"{item}: your module's structure differs from the reference.\n"
+            + (f"{extra}\n" if extra else "")
+            + f"First difference, tensor #{first} (in the order the layers are defined, which "
+            f"should be the order they run): {theirs}, {yours}.\n"
+            f"All {len(got)} of yours: {got}\nAll {len(want)} of the reference: {want}")
     target.load_state_dict({k: v.clone() for k, v in zip(keys, values, strict=True)})
 
 

@@ -15,6 +15,11 @@ def conv1x1_mistakes(x, weight, bias):
               layers.relu(layers.conv1x1(x, weight, bias)))]
     if bias is not None:
         found.append(("the bias was left out", layers.conv1x1(x, weight)))
+    n, c_in, h, w = x.shape
+    pixels_mixed_up = x.reshape(n, h * w, c_in).transpose(0, 2, 1).reshape(x.shape)
+    found.append(("x was reshaped to (N, H*W, C_in) without moving the channel axis first: "
+                  "use a transpose (or moveaxis) before the reshape",
+                  layers.conv1x1(pixels_mixed_up, weight, bias)))
     if weight.shape[0] == weight.shape[1]:
         found.append(("the weight is used transposed: weight[o, c] connects input channel c "
                       "to output channel o", layers.conv1x1(x, weight.T, bias)))
@@ -45,8 +50,8 @@ def linear_as_conv1x1(linear_as_conv1x1, in_features, out_features, bias=True, s
         raise CheckFailure(f"{item}: expected {in_features} -> {out_features} channels, got "
                            f"{conv.in_channels} -> {conv.out_channels}.")
     if (conv.bias is None) != (linear.bias is None):
-        has = "has" if linear.bias is not None else "has no"
-        raise CheckFailure(f"{item}: the Linear {has} a bias; the Conv2d must match it.")
+        has = "has a bias" if linear.bias is not None else "has no bias"
+        raise CheckFailure(f"{item}: the Linear {has}; the Conv2d must match it.")
     if any(not torch.equal(before[k], v) for k, v in linear.state_dict().items()):
         raise CheckFailure(f"{item} changed the Linear's weights; leave its input untouched.")
     x = torch.randn(2, in_features, *size, generator=torch.Generator().manual_seed(seed + 1))
