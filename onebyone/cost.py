@@ -214,22 +214,16 @@ def block_rows(model, input_shape):
     """Like layer_rows, but one row per top-level part of `model` (an Inception module, a
     residual block, a pooling layer), with all the parameters inside it."""
     rows = []
-    handles = []
-    for name, module in model.named_children():
-        if not isinstance(module, _SKIPPED):
-            def record(m, inputs, output, name=name):
-                rows.append(LayerRow(name, type(m).__name__, tuple(output.shape[1:]),
-                                     sum(p.numel() for p in m.parameters())))
-            handles.append(module.register_forward_hook(record))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape)))
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
+    children = set(model.children())
+
+    def record(name, module, inputs, output):
+        rows.append(LayerRow(name, type(module).__name__, tuple(output.shape[1:]),
+                             sum(p.numel() for p in module.parameters())))
+
+    def is_block(module):
+        return module in children and not isinstance(module, _SKIPPED)
+
+    run_with_hooks(model, input_shape, is_block, record)
     return rows
 
 
