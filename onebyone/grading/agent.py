@@ -23,7 +23,7 @@ class Handle:
 
 def describe_error(error):
     """A one-line description of an exception, and whether it means memory ran out."""
-    text = f"{type(error).__name__}: {error}".strip()
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     memory = isinstance(error, MemoryError) or "can't allocate memory" in text \
         or "not enough memory" in text
     return text[:500], memory

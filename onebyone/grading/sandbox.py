@@ -29,6 +29,8 @@ import stat
 import sys
 import tempfile
 
+import torch
+
 from onebyone.grading import agent, wire
 
 CLONE_NEWNS = 0x00020000
@@ -36,6 +38,8 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND = 1, 2, 4, 32, 4096
 MS_REC, MS_PRIVATE, MNT_DETACH = 0x4000, 0x40000, 2
 FIRST_UID = 100_000  # each sandbox gets its own unused uid: children cannot signal each other
+SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
+                  "/var", "/home", "/opt", "/run"}  # never covered, whatever the options say
 PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
 
 
@@ -116,16 +120,19 @@ def _fence_files(folder, hidden):
         if path and os.path.isdir(path):
             keep.setdefault(os.path.realpath(path), False)
     covers = {os.path.realpath(p) for p in hidden if p and os.path.isdir(p)}
+    files = [os.path.realpath(p) for p in hidden if p and os.path.isfile(p)]
     covers.add(os.path.realpath(tempfile.gettempdir()))
     for path in list(keep):
         covers.update(_blocked_ancestors(path))
     _check(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     # keep our mounts to ourselves: make every mount private in this namespace first
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    for path in files:  # a zip of submissions, a gradebook file: an empty file over each
+        _mount(os.devnull, path, None, MS_BIND)
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     stage = tempfile.mkdtemp(prefix="onebyone-stage-", dir=shm)  # outside every covered folder
     for top in sorted(covers, key=len):
-        if os.path.isdir(top) and top not in keep:
+        if os.path.isdir(top) and top not in keep and top not in SYSTEM_FOLDERS:
             _cover(top, keep, stage)
     for name in os.listdir(stage):
         os.rmdir(os.path.join(stage, name))
@@ -166,6 +173,10 @@ def _child_main(sock, folder, limits, hidden):
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        # the inherited sys.std* may wrap descriptors closed above (pytest's capture, say)
+        sys.stdin = sys.__stdin__ = open(0, closefd=False)
+        sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)
+        sys.stderr = sys.__stderr__ = open(2, "w", closefd=False)
         os.environ.update(HOME=folder, TMPDIR=folder, MPLBACKEND="Agg", PYTHONHASHSEED="0")
         if can_isolate():
             _fence_files(folder, hidden)
@@ -189,6 +200,9 @@ class Child:
     """One sandboxed process holding one submission; `sock` is the worker's end of its pipe."""
 
     def __init__(self, notebook_path, notebook_name, limits, hidden):
+        # torch's thread pool does not survive fork(): with one thread it is never started, in
+        # the worker or in the child (and workers already run side by side, one per core)
+        torch.set_num_threads(1)
         self.folder = tempfile.mkdtemp(prefix="onebyone-grade-")
         if notebook_path is not None:
             shutil.copyfile(notebook_path, os.path.join(self.folder, notebook_name))

@@ -93,11 +93,17 @@ def encode(value, handle_of):
         if depth > MAX_DEPTH:
             raise TypeError("the result is nested too deeply")
         kind = type(v)
-        if v is None or kind is bool or kind is str:
+        # subclasses of plain types are read through the base type's own methods, so an
+        # override (an __eq__ that always says yes) does not cross: only the stored value does
+        if v is None or kind is bool:
             return v
-        if kind is int:
+        if isinstance(v, str):
+            return str.__str__(v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = int.__int__(v)
             return v if abs(v) < 2**53 else {"int": str(v)}
-        if kind is float:
+        if isinstance(v, float):
+            v = float.__float__(v)
             return v if math.isfinite(v) else {"float": repr(v)}
         if isinstance(v, np.generic) and np.dtype(v.dtype).kind in NUMERIC_KINDS:
             return {"scalar": keep_array(np.array(v, dtype=v.dtype))}
@@ -106,12 +112,16 @@ def encode(value, handle_of):
         if isinstance(v, torch.Tensor):
             array = _plain_array(torch.Tensor.detach(v).cpu().numpy())
             return {"tensor": keep_array(array), "parameter": isinstance(v, torch.nn.Parameter)}
-        if kind is tuple or kind is list:
-            if len(v) > MAX_ITEMS:
+        if isinstance(v, (tuple, list)):  # namedtuples too, read as plain tuples
+            base = tuple if isinstance(v, tuple) else list
+            items = list(base.__iter__(v))
+            if len(items) > MAX_ITEMS:
                 raise TypeError("the result is too long")
-            return {kind.__name__: [walk(x, depth + 1) for x in v]}
-        if isinstance(v, dict) and all(type(k) is str for k in v):
-            return {"dict": [[k, walk(x, depth + 1)] for k, x in v.items()]}
+            return {base.__name__: [walk(x, depth + 1) for x in items]}
+        if isinstance(v, dict):  # an OrderedDict state_dict too
+            pairs = list(dict.items(v))
+            if all(isinstance(k, str) for k, _ in pairs):
+                return {"dict": [[str.__str__(k), walk(x, depth + 1)] for k, x in pairs]}
         if isinstance(v, (types.GeneratorType, map, filter, zip, enumerate)):
             items = []
             for x in v:
