@@ -4,6 +4,7 @@ honest notebook deserves (the second way of computing every expected score)."""
 
 import contextlib
 import copy
+import functools
 import io
 import json
 import pathlib
@@ -84,9 +85,16 @@ def copy_course(target, assignments):
 
 
 def reference_scores(notebook, assignment, course=ROOT):
+    """See _reference_scores (cached: the same notebook is scored once)."""
+    return dict(_reference_scores(nbformat.writes(notebook), assignment, str(course)))
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_scores(text, assignment, course):
     """{grade_id: points} the way a plain notebook run grades it: the student's code cells and
     the instructor's test cells (hidden tests included) in one namespace, in notebook order.
     Only for trusted (non-hostile) samples: it runs them in this process."""
+    notebook, course = nbformat.reads(text, as_version=4), pathlib.Path(course)
     tests = {_gid(c): c for c in source_notebook(assignment, course).cells
              if utils.is_grade(c) and c.cell_type == "code"}
     namespace, scores = {"__name__": "__main__"}, {}
@@ -104,7 +112,7 @@ def reference_scores(notebook, assignment, course=ROOT):
                 passed = False
             if test is not None:
                 scores[_gid(cell)] = float(test.metadata.nbgrader["points"]) if passed else 0.0
-    return scores
+    return tuple(scores.items())
 
 
 def read_csv(path):

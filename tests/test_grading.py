@@ -41,10 +41,14 @@ warnings.warn("noise", DeprecationWarning)
 '''
 
 
-def wrong():
+def wrong(conv=True, cost=True):
+    """The honest notebook with a wrong conv1x1 and/or a wrong conv1x1_cost."""
     notebook = samples.honest(A)
-    samples.set_code(notebook, "conv1x1", WRONG_CONV)
-    return samples.set_code(notebook, "conv1x1_cost", WRONG_COST)
+    if conv:
+        samples.set_code(notebook, "conv1x1", WRONG_CONV)
+    if cost:
+        samples.set_code(notebook, "conv1x1_cost", WRONG_COST)
+    return notebook
 
 
 def without(notebook, *grade_ids):
@@ -231,7 +235,7 @@ def graded(tmp_path_factory):
     samples.set_code(always_equal, "conv1x1_cost", ALWAYS_EQUAL_COST)
     case("always_equal", text(always_equal), wrong(), attacked=CONV | COST)
     blanker = samples.set_code(samples.honest(A, course), "conv1x1_cost", BLANK_LATER_CELLS)
-    case("blank_later_cells", text(blanker), wrong(), attacked=COST)
+    case("blank_later_cells", text(blanker), wrong(conv=False), attacked=COST)
     hider = edit_tests(samples.add_after(wrong(), "setup", HIDE_EXCEPTIONS),
                        lambda code: "try:\n" + "\n".join("    " + ln for ln in code.splitlines())
                        + "\nexcept BaseException:\n    pass")
@@ -240,9 +244,9 @@ def graded(tmp_path_factory):
     samples.set_code(reference, "conv1x1_cost", USES_REFERENCE_COST)
     case("uses_reference", text(reference), wrong(), attacked=CONV | COST)
     case("forged_checks", text(samples.set_code(samples.honest(A, course), "conv1x1",
-                                                FORGED_CHECKS)), wrong(), attacked=CONV)
+                                                FORGED_CHECKS)), wrong(cost=False), attacked=CONV)
     case("uses_torch", text(samples.set_code(samples.honest(A, course), "conv1x1", USES_TORCH)),
-         wrong(), attacked=CONV)
+         wrong(cost=False), attacked=CONV)
 
     # a submission that goes after the instructor's files
     source_nb = course / "solutions" / A / f"{A}.ipynb"

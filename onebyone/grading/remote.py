@@ -157,7 +157,8 @@ class Session:
             raise SubmissionStopped("tampering detected",
                                     f"the student process sent a malformed message ({error})")
         if "fatal" in document:
-            raise SubmissionStopped("grader error", f"sandbox: {str(document['fatal'])[:500]}")
+            status = "memory limit" if document.get("memory") else "grader error"
+            raise SubmissionStopped(status, f"sandbox: {str(document['fatal'])[:500]}")
         if document.get("memory"):
             self.memory_trouble = True
         return document, blob

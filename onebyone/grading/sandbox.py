@@ -37,6 +37,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND = 1, 2, 4, 32, 4096
 MS_REC, MS_PRIVATE, MNT_DETACH = 0x4000, 0x40000, 2
+PR_SET_PDEATHSIG = 1
 FIRST_UID = 100_000  # each sandbox gets its own unused uid: children cannot signal each other
 SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
                   "/var", "/home", "/opt", "/run"}  # never covered, whatever the options say
@@ -162,9 +163,9 @@ def _drop_privileges(folder):
     resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
 
 
-def _child_main(sock, folder, limits, hidden):
+def _child_main(sock, folder, limits, hidden, parent):
     """Fence this process in, then serve the grader (never returns)."""
-    code = 0
+    code, limited = 0, False
     try:
         os.setsid()
         keep = sock.fileno()
@@ -181,15 +182,24 @@ def _child_main(sock, folder, limits, hidden):
         if can_isolate():
             _fence_files(folder, hidden)
         _set_limits(limits)
+        limited = True
         if can_isolate():
             _drop_privileges(folder)
+        # die with the worker (a killed run leaves no student code running); set after the
+        # user switch, which clears it
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            raise RuntimeError("the grading worker is gone")
         os.chdir(folder)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         agent.Agent(sock, limits.message_mb * 1024 * 1024).serve()
     except BaseException as error:  # the fence could not be built: say why, then stop
         code = 1
+        # under the memory cap, starting the shell itself may fail: that is the cap's doing
+        memory = limited and isinstance(error, (MemoryError, SystemError, ImportError))
         try:
-            wire.send(sock, {"fatal": f"{type(error).__name__}: {error}"[:500]})
+            wire.send(sock, {"fatal": f"{type(error).__name__}: {error}"[:500],
+                             "memory": memory})
         except BaseException:
             pass
     finally:
@@ -207,10 +217,11 @@ class Child:
         if notebook_path is not None:
             shutil.copyfile(notebook_path, os.path.join(self.folder, notebook_name))
         self.sock, child_sock = socket.socketpair()
+        parent = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:
             self.sock.close()
-            _child_main(child_sock, self.folder, limits, hidden)
+            _child_main(child_sock, self.folder, limits, hidden, parent)
         child_sock.close()
         self.exit_status = None
 
