@@ -12,10 +12,11 @@ def _grade_parser(commands):
     defaults = sandbox.Limits()
     parser = commands.add_parser(
         "grade", help="grade a class's submissions",
-        description="Grade every <student>/<assignment>/<assignment>.ipynb under SUBMISSIONS (a "
-                    "folder in nbgrader's submitted layout, or a .zip of it). Writes OUT/grades.csv, "
-                    "OUT/items.csv, OUT/feedback/ and the gradebook; a second run only grades what "
-                    "changed. Exit code 0 when every submission was graded normally.")
+        description="Grade every <student>/<assignment>/<assignment>.ipynb under SUBMISSIONS "
+                    "(a folder in nbgrader's submitted layout, or a .zip of it). Writes "
+                    "OUT/grades.csv, OUT/items.csv, OUT/feedback/ and the gradebook; a second run "
+                    "only grades what changed. Exit code 0 when every submission was graded "
+                    "normally.")
     parser.add_argument("submissions", type=pathlib.Path, metavar="SUBMISSIONS")
     parser.add_argument("--out", type=pathlib.Path, required=True, metavar="OUT",
                         help="output folder (tables, feedback, journal, default gradebook)")

@@ -14,6 +14,8 @@ import warnings
 import nbformat
 from nbgrader import utils
 
+from onebyone.bench import grading as bench_grading
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -32,18 +34,12 @@ def release_notebook(assignment, course=ROOT):
 def solution_code(assignment, grade_id, course=ROOT):
     """The instructor's solution of one cell, without nbgrader's markers."""
     cell = next(c for c in source_notebook(assignment, course).cells if _gid(c) == grade_id)
-    lines = [ln for ln in cell.source.splitlines()
-             if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
-    return "\n".join(lines)
+    return bench_grading.solution_code(cell)
 
 
 def honest(assignment, course=ROOT):
     """The release with every solution cell filled in with the instructor's solution."""
-    notebook = release_notebook(assignment, course)
-    for cell in notebook.cells:
-        if utils.is_solution(cell) and cell.cell_type == "code":
-            cell.source = solution_code(assignment, _gid(cell), course)
-    return notebook
+    return bench_grading.honest_notebook(assignment, course)
 
 
 def set_code(notebook, grade_id, code):
@@ -89,7 +85,7 @@ def reference_scores(notebook, assignment, course=ROOT):
     return dict(_reference_scores(nbformat.writes(notebook), assignment, str(course)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_scores(text, assignment, course):
     """{grade_id: points} the way a plain notebook run grades it: the student's code cells and
     the instructor's test cells (hidden tests included) in one namespace, in notebook order.

@@ -1,7 +1,6 @@
 """The strict book build: the real book builds with its computed numbers; a failing cell fails."""
 
 import html
-import pathlib
 import re
 import shutil
 

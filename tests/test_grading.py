@@ -6,10 +6,10 @@ import copy
 import hashlib
 import os
 
+import grading_samples as samples
 import pytest
 from nbgrader.api import Gradebook
 
-import grading_samples as samples
 from onebyone import cli
 
 A = "one-by-one"
@@ -222,7 +222,8 @@ def graded(tmp_path_factory):
          "timed out")
     bomb = samples.add_after(samples.honest(A, course), "setup",
                              "def bomb():\n    blocks = []\n    while True:\n"
-                             "        blocks.append(np.empty(2**24))  # address space, not touched: fast\nbomb()")
+                             "        blocks.append(np.empty(2**24))  # not touched: fast\n"
+                             "bomb()")
     samples.add_after(bomb, "conv1x1", "huge = np.ones((10**6, 10**6))")
     case("memory_bomb", text(bomb), honest, "memory limit")
 

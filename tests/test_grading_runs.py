@@ -7,9 +7,9 @@ import sys
 import time
 import zipfile
 
+import grading_samples as samples
 import pytest
 
-import grading_samples as samples
 from onebyone import cli
 from onebyone.grading import submissions
 
@@ -111,17 +111,22 @@ def test_an_oversized_zip_is_refused_with_a_clear_error(tmp_path, monkeypatch, c
 
 def test_the_memory_cap_applies_and_unknown_assignments_are_reported(tmp_path, capsys):
     folder = tmp_path / "submitted"
-    samples.write_class(folder, A, {"ann": samples.dumps(samples.honest(A))})
-    samples.write_class(folder, "no-such-assignment", {"ann": "{}"})
-    # 300 MB of address space is less than numpy and torch already hold: nothing fits
-    code = cli.main(["grade", str(folder), "--out", str(tmp_path / "out"), "--memory", "300",
-                     "--jobs", "1"])
+    big = samples.add_after(samples.honest(A), "setup", "spare = np.empty(2**27)  # 1 GiB")
+    samples.write_class(folder, A, {"fits": samples.dumps(samples.honest(A)),
+                                    "big": samples.dumps(big)})
+    samples.write_class(folder, "no-such-assignment", {"fits": "{}"})
+    # 1200 MB: the course's own work (torch included) fits; one more GiB of address space does not
+    code = cli.main(["grade", str(folder), "--out", str(tmp_path / "out"), "--memory", "1200",
+                     "--jobs", "2"])
     assert code == 1
-    rows = {r["assignment_id"]: r for r in samples.read_csv(tmp_path / "out" / "grades.csv")}
-    assert rows[A]["status"] in ("memory limit", "kernel died")
-    assert float(rows[A]["score"]) == 0
-    assert rows["no-such-assignment"]["status"] == "unknown assignment"
-    assert "ann/no-such-assignment: unknown assignment" in capsys.readouterr().err
+    rows = {(r["student_id"], r["assignment_id"]): r
+            for r in samples.read_csv(tmp_path / "out" / "grades.csv")}
+    assert rows[("fits", A)]["status"] == "graded"
+    assert rows[("big", A)]["status"] == "memory limit"
+    assert "MemoryError" in rows[("big", A)]["note"]
+    assert float(rows[("fits", A)]["score"]) == float(rows[("big", A)]["score"]) == 10
+    assert rows[("fits", "no-such-assignment")]["status"] == "unknown assignment"
+    assert "fits/no-such-assignment: unknown assignment" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["--jobs", "0"], ["--memory", "10"], ["--timeout", "0"]])

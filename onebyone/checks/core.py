@@ -22,7 +22,6 @@ import sys
 import numpy as np
 import torch
 
-
 PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
 TORCH_DIR = str(pathlib.Path(torch.__file__).resolve().parent)
 

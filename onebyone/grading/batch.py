@@ -18,7 +18,7 @@ import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 
-from onebyone.grading import plan, progress, records, runner, sandbox, submissions
+from onebyone.grading import agent, plan, progress, records, runner, sandbox, submissions
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 GRADER_VERSION = "1"  # part of every content key: bump it when grading itself changes
@@ -64,6 +64,7 @@ def _grade_all(pending, jobs, sources, limits, hidden, on_result):
     If a worker dies (it should not: student code runs in its own child), the unfinished ones
     are retried once in a new pool, then recorded as a grader error."""
     attempts = {id(job): 0 for job in pending}
+    agent.warm_up()  # before the workers are forked: they inherit the imports
     while pending:
         context = multiprocessing.get_context("fork")
         retry = []

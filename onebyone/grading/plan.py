@@ -87,7 +87,8 @@ def read_submission(data):
     except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
         raise InvalidNotebook(f"not a notebook: {str(error)[:200]}") from None
     except Exception as error:
-        raise InvalidNotebook(f"not a notebook: {type(error).__name__}: {str(error)[:200]}") from None
+        reason = f"{type(error).__name__}: {str(error)[:200]}"
+        raise InvalidNotebook(f"not a notebook: {reason}") from None
     if not isinstance(notebook.get("cells"), list):
         raise InvalidNotebook("not a notebook: no list of cells")
     return notebook

@@ -102,9 +102,17 @@ class Records:
 
 
 def _save_structure(db_url, assignment, source):
-    """The assignment's notebook and cells in the gradebook, with nbgrader's own SaveCells."""
+    """The assignment's notebook and cells in the gradebook, with nbgrader's own SaveCells
+    (skipped when the gradebook already holds the same test cells and points)."""
+    wanted = {t.grade_id: t.points for t in source.tests()}
     with Gradebook(db_url) as gradebook:
         gradebook.update_or_create_assignment(assignment)
+        try:
+            notebook = gradebook.find_notebook(assignment, assignment)
+            if {c.name: c.max_score for c in notebook.grade_cells} == wanted:
+                return
+        except MissingEntry:
+            pass
     notebook = nbformat.reads(source.text.decode("utf-8"), as_version=4)
     resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
                               "db_url": db_url}}

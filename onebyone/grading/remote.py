@@ -155,7 +155,8 @@ class Session:
             raise SubmissionStopped("timed out", "the time limit was reached") from None
         except wire.ProtocolError as error:
             raise SubmissionStopped("tampering detected",
-                                    f"the student process sent a malformed message ({error})")
+                                    f"the student process sent a malformed message ({error})"
+                                    ) from None
         if "fatal" in document:
             status = "memory limit" if document.get("memory") else "grader error"
             raise SubmissionStopped(status, f"sandbox: {str(document['fatal'])[:500]}")

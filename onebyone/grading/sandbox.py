@@ -70,9 +70,13 @@ def _check(result, what):
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
+def _encoded(value):
+    return None if value is None else os.fsencode(value)
+
+
 def _mount(source, target, fstype, flags, data=None):
-    enc = (lambda v: None if v is None else os.fsencode(v))
-    _check(_libc().mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
+    _check(_libc().mount(_encoded(source), _encoded(target), _encoded(fstype), flags,
+                         _encoded(data)),
            f"mount {source} on {target}")
 
 
@@ -87,7 +91,7 @@ def _cover(top, keep, stage):
     inside = sorted(k for k in keep if _under(k, top) and k != top)
     inside = [k for k in inside if not any(_under(k, o) and k != o for o in inside)]
     staged = []
-    for i, path in enumerate(inside):
+    for path in inside:
         aside = os.path.join(stage, str(len(os.listdir(stage))))
         os.mkdir(aside)
         _mount(path, aside, None, MS_BIND | MS_REC)

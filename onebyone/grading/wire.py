@@ -14,7 +14,6 @@ So no object made by student code ever exists in the grader: only numbers, strin
 import io
 import json
 import math
-import socket
 import struct
 import types
 
@@ -55,7 +54,7 @@ def receive(sock, max_bytes):
     """Read one frame; refuse frames larger than `max_bytes`. Returns (document, blob)."""
     try:
         text_size, blob_size = HEADER.unpack(_read_exactly(sock, HEADER.size))
-    except socket.timeout:
+    except TimeoutError:
         raise
     if text_size + blob_size > max_bytes:
         raise ProtocolError(f"a message of {text_size + blob_size} bytes exceeds {max_bytes}")
