@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveCells
 
 from onebyone.grading import feedback
+from onebyone.grading.submissions import BadSubmissions
 
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
 ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score", "message"]
@@ -39,7 +40,12 @@ class Records:
                         continue  # a line cut short by a killed run: that result is redone
                     self.results[(result["student"], result["assignment"])] = result
         for assignment, source in sources.items():
-            _save_structure(db_url, assignment, source)
+            try:
+                _save_structure(db_url, assignment, source)
+            except RuntimeError as error:  # nbgrader: cells changed under existing submissions
+                raise BadSubmissions(
+                    f"the gradebook {db_url} holds {assignment!r} with other test cells "
+                    f"({error}); grade into a new --out or another --db-url") from None
         self.gradebook = Gradebook(db_url)
         self.journal = open(self.journal_path, "a", encoding="utf-8")
 
@@ -68,16 +74,20 @@ class Records:
 
     def _to_gradebook(self, result):
         student, assignment = result["student"], result["assignment"]
-        self.gradebook.update_or_create_student(student)
         try:
-            self.gradebook.find_submission(assignment, student)
+            submission = self.gradebook.find_submission(assignment, student)
         except MissingEntry:
+            try:
+                self.gradebook.find_student(student)
+            except MissingEntry:
+                self.gradebook.add_student(student)
             with warnings.catch_warnings():  # nbgrader's add_submission warns about autoflush
                 warnings.simplefilter("ignore")
-                self.gradebook.add_submission(assignment, student)
+                submission = self.gradebook.add_submission(assignment, student)
+        grades = {grade.cell.name: grade for notebook in submission.notebooks
+                  for grade in notebook.grades}
         for item in result["items"]:
-            grade = self.gradebook.find_grade(item["grade_id"], assignment, assignment, student)
-            grade.auto_score = item["score"]
+            grades[item["grade_id"]].auto_score = item["score"]
         self.gradebook.db.commit()
 
     def write_tables(self, jobs):

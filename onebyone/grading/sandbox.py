@@ -154,9 +154,27 @@ def _set_limits(limits):
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
 
+def uid_of(pid):
+    """The uid a sandbox with this pid runs as: unique among running sandboxes."""
+    return FIRST_UID + pid
+
+
+def _kill_uid(uid):
+    """Kill every process of `uid` (what the student's code started and detached, too): as that
+    uid, kill(-1) reaches exactly its own processes."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def _drop_privileges(folder):
     """Become an unused, unprivileged uid (no capabilities, owns nothing but `folder`)."""
-    uid = FIRST_UID + os.getpid() % 50_000
+    uid = uid_of(os.getpid())
     for root, dirs, files in os.walk(folder):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
             os.chown(name, uid, uid)
@@ -195,6 +213,8 @@ def _child_main(sock, folder, limits, hidden, parent):
         if os.getppid() != parent:
             raise RuntimeError("the grading worker is gone")
         os.chdir(folder)
+        sys.setprofile(None)  # a profiler or debugger of the grader is not the student's
+        sys.settrace(None)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         agent.Agent(sock, limits.message_mb * 1024 * 1024).serve()
     except BaseException as error:  # the fence could not be built: say why, then stop
@@ -249,4 +269,6 @@ class Child:
             except ProcessLookupError:
                 pass
             _, self.exit_status = os.waitpid(self.pid, 0)
+        if can_isolate():
+            _kill_uid(uid_of(self.pid))
         shutil.rmtree(self.folder, ignore_errors=True)
