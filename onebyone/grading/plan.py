@@ -11,6 +11,7 @@ the notes. Points per test cell come from the source's nbgrader metadata.
 import ast
 import dataclasses
 import json
+import warnings
 
 import nbformat
 from nbgrader import utils
@@ -44,6 +45,12 @@ def _nbgrader(cell):
 
 def _grade_id(cell):
     return _nbgrader(cell).get("grade_id")
+
+
+def _text(cell):
+    """A cell's source as one string, whatever shape a hand-edited file gave it."""
+    source = cell.get("source", "")
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
 def describe(code):
@@ -83,7 +90,9 @@ class Source:
 def read_submission(data):
     """The submitted notebook from its bytes, or InvalidNotebook with the reason."""
     try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+        with warnings.catch_warnings():  # duplicate cell ids and the like: nbformat fixes them
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
         raise InvalidNotebook(f"not a notebook: {str(error)[:200]}") from None
     except Exception as error:
@@ -112,10 +121,10 @@ def build(source, submission):
             if gid in solution_ids:
                 student_solutions[gid] = cell
             continue
-        if cell.get("cell_type") == "code" and str(cell.get("source", "")).strip():
+        if cell.get("cell_type") == "code" and _text(cell).strip():
             extra_after.setdefault(anchor, []).append(cell)
 
-    steps = [Step("student", f"added cell {i + 1}", c.source)
+    steps = [Step("student", f"added cell {i + 1}", _text(c))
              for i, c in enumerate(extra_after.get(None, []))]
     added = len(steps)
     for cell in source.cells:
@@ -127,7 +136,7 @@ def build(source, submission):
             elif mine.get("cell_type") != "code":
                 notes.append(f"solution cell {gid} was changed to {mine.get('cell_type')}: not run")
             else:
-                steps.append(Step("student", gid, str(mine.get("source", ""))))
+                steps.append(Step("student", gid, _text(mine)))
         elif cell.cell_type == "code" and utils.is_grade(cell):
             steps.append(Step("grader", gid, cell.source, float(_nbgrader(cell).get("points", 0))))
         elif cell.cell_type == "code":
@@ -136,7 +145,7 @@ def build(source, submission):
             notes.extend(_tampering_note(source.released[gid], gid, seen, submission))
         for extra in extra_after.get(gid, []) if gid else []:
             added += 1
-            steps.append(Step("student", f"added cell {added}", extra.source))
+            steps.append(Step("student", f"added cell {added}", _text(extra)))
     return steps, notes
 
 
