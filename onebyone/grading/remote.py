@@ -158,7 +158,9 @@ class Session:
                                     f"the student process sent a malformed message ({error})"
                                     ) from None
         if "fatal" in document:
-            status = "memory limit" if document.get("memory") else "grader error"
+            # after student code has run, a broken agent is the student's doing
+            status = "memory limit" if document.get("memory") else \
+                "kernel died" if document.get("student") else "grader error"
             raise SubmissionStopped(status, f"sandbox: {str(document['fatal'])[:500]}")
         if document.get("memory"):
             self.memory_trouble = True

@@ -187,7 +187,7 @@ def _drop_privileges(folder):
 
 def _child_main(sock, folder, limits, hidden, parent):
     """Fence this process in, then serve the grader (never returns)."""
-    code, limited = 0, False
+    code, limited, serving = 0, False, False
     try:
         os.setsid()
         keep = sock.fileno()
@@ -216,14 +216,16 @@ def _child_main(sock, folder, limits, hidden, parent):
         sys.setprofile(None)  # a profiler or debugger of the grader is not the student's
         sys.settrace(None)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        agent.Agent(sock, limits.message_mb * 1024 * 1024).serve()
-    except BaseException as error:  # the fence could not be built: say why, then stop
+        server = agent.Agent(sock, limits.message_mb * 1024 * 1024)
+        serving = True
+        server.serve()
+    except BaseException as error:  # say why this process stops, then stop
         code = 1
         # under the memory cap, starting the shell itself may fail: that is the cap's doing
         memory = limited and isinstance(error, (MemoryError, SystemError, ImportError))
         try:
             wire.send(sock, {"fatal": f"{type(error).__name__}: {error}"[:500],
-                             "memory": memory})
+                             "memory": memory, "student": serving})
         except BaseException:
             pass
     finally:
