@@ -9,6 +9,7 @@ import zipfile
 
 import grading_samples as samples
 import pytest
+from nbgrader.api import Gradebook
 
 from onebyone import cli
 from onebyone.grading import submissions
@@ -116,8 +117,10 @@ def test_the_memory_cap_applies_and_unknown_assignments_are_reported(tmp_path, c
                                     "big": samples.dumps(big)})
     samples.write_class(folder, "no-such-assignment", {"fits": "{}"})
     # 1200 MB: the course's own work (torch included) fits; one more GiB of address space does not
+    gradebook = tmp_path / "elsewhere" / "gradebook.db"
+    gradebook.parent.mkdir()
     code = cli.main(["grade", str(folder), "--out", str(tmp_path / "out"), "--memory", "1200",
-                     "--jobs", "2"])
+                     "--jobs", "2", "--db-url", f"sqlite:///{gradebook}"])
     assert code == 1
     rows = {(r["student_id"], r["assignment_id"]): r
             for r in samples.read_csv(tmp_path / "out" / "grades.csv")}
@@ -127,6 +130,9 @@ def test_the_memory_cap_applies_and_unknown_assignments_are_reported(tmp_path, c
     assert float(rows[("fits", A)]["score"]) == float(rows[("big", A)]["score"]) == 10
     assert rows[("fits", "no-such-assignment")]["status"] == "unknown assignment"
     assert "fits/no-such-assignment: unknown assignment" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "gradebook.db").exists()  # --db-url was used instead
+    with Gradebook(f"sqlite:///{gradebook}") as book:
+        assert book.find_submission(A, "big").score == 10
 
 
 @pytest.mark.parametrize("argv", [["--jobs", "0"], ["--memory", "10"], ["--timeout", "0"]])

@@ -1,10 +1,11 @@
 """Grading a class: `onebyone grade --jobs 1` vs `--jobs 2` vs plain `nbgrader autograde` on the
 same submissions, and the start-up costs that dominate grading one notebook.
 
-The class: STUDENTS students × every assignment in solutions/, four in five honest (the
-instructor's solutions in the released notebook), one in five with one function left as the
-released stub. Each command runs as a fresh process, as an instructor would run it; times are
-medians of several runs. Set ONEBYONE_BENCH_STUDENTS to change the class size.
+The class: every assignment in solutions/ for enough students to make about 20 submissions (set
+ONEBYONE_BENCH_STUDENTS=20 for a class of 20 × every assignment; plain nbgrader then takes
+minutes per run), four in five honest (the instructor's solutions in the released notebook), one
+in five with one function left as the released stub. Each command runs as a fresh process, as an
+instructor would run it; times are medians of several runs.
 """
 
 import os
@@ -23,7 +24,7 @@ from nbgrader import utils
 from onebyone.grading import batch
 
 TITLE = "Grading a class with onebyone grade and with plain nbgrader (medians, seconds)"
-STUDENTS = int(os.environ.get("ONEBYONE_BENCH_STUDENTS", "20"))
+STUDENTS = os.environ.get("ONEBYONE_BENCH_STUDENTS")  # default: about 20 submissions
 BIN = pathlib.Path(sys.executable).parent
 ROOT = batch.ROOT
 
@@ -47,10 +48,11 @@ def honest_notebook(assignment, course=ROOT, leave_stub=None):
     return notebook
 
 
-def make_class(folder, students=STUDENTS, course=ROOT):
+def make_class(folder, students=None, course=ROOT):
     """Write the class into `folder` (nbgrader's submitted layout); returns the count."""
-    count = 0
-    for assignment in batch.sources_of(course):
+    count, assignments = 0, batch.sources_of(course)
+    students = students or int(STUDENTS or -(-20 // max(len(assignments), 1)))
+    for assignment in assignments:
         release = nbformat.read(course / "exercises" / assignment / f"{assignment}.ipynb", 4)
         stubs = [c.metadata.nbgrader["grade_id"] for c in release.cells
                  if c.cell_type == "code" and utils.is_solution(c)]
