@@ -18,9 +18,10 @@ IMPORTERS = {"__import__", "import_module"}
 
 
 def _root(node):
-    """The leftmost name of `a.b.c` (or None)."""
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.value if not isinstance(node, ast.Call) else node.func
+    """The leftmost name of a plain reference `a.b.c` (or None: a call's result is a value,
+    like an array made with the course's data helpers, not an alias of a package)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
     return node.id if isinstance(node, ast.Name) else None
 
 
