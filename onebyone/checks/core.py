@@ -8,7 +8,9 @@ Every check goes through two doors:
   difference in a learner's terms (shape, which channel, a known mistake).
 
 The grading command (`onebyone grade`) keeps the same checks but runs the learner's code in another
-process; this is why a check only ever looks at the learner's results as plain values.
+process; this is why a check only ever looks at the learner's results as plain values. There,
+`fn` is a stand-in (onebyone.grading.remote.RemoteObject) and `call_learner` hands the call to it:
+the grader checks the learner's source itself, and the learner's process runs this same function.
 
 The contract every check keeps, so that the learner's objects can be proxies from another process:
 - every call of learner code (functions, classes, a module's forward) goes through
@@ -146,6 +148,10 @@ class _CallWatch:
 def call_learner(fn, *args, numpy_only, item=None):
     """Call the learner's `fn(*args)`; fail if it uses torch (NumPy-only items) or the reference."""
     item = item or getattr(fn, "__name__", "your function")
+    from onebyone.grading.remote import RemoteObject  # here: the grading package imports core
+
+    if type(fn) is RemoteObject:  # `onebyone grade`: the function lives in a sandboxed process
+        return fn.checked_call(args, numpy_only=numpy_only, item=item)
     if not callable(fn):
         raise CheckFailure(f"{item} should be a function, but it is a {type(fn).__name__}.")
     banned = forbidden_dependencies(fn, numpy_only)

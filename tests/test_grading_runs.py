@@ -1,0 +1,149 @@
+"""`onebyone grade` as a run: killed midway and restarted, fed a zip, given tight limits."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import grading_samples as samples
+import pytest
+from nbgrader.api import Gradebook
+
+from onebyone import cli
+from onebyone.grading import submissions
+
+A = "one-by-one"
+WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
+    return c_in * c_out, 0'''
+
+
+def small_class(folder, count):
+    """`count` distinct submissions (honest, every other one with a wrong conv1x1_cost)."""
+    notebooks = {}
+    for i in range(count):
+        notebook = samples.honest(A)
+        if i % 2:
+            samples.set_code(notebook, "conv1x1_cost", WRONG_COST)
+        samples.add_after(notebook, "setup", f"student_number = {i}")
+        notebooks[f"s{i:02d}"] = notebook
+    samples.write_class(folder, A, {s: samples.dumps(nb) for s, nb in notebooks.items()})
+    return notebooks
+
+
+def journal_entries(out):
+    """Complete journal lines, as (student, key) pairs."""
+    import json
+
+    entries = []
+    for line in (out / "journal.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            result = json.loads(line)
+        except ValueError:
+            continue
+        entries.append((result["student"], result["key"]))
+    return entries
+
+
+def test_a_killed_run_resumes_without_losing_or_redoing_grades(tmp_path):
+    folder, out = tmp_path / "submitted", tmp_path / "out"
+    notebooks = small_class(folder, 8)
+    command = [sys.executable, "-m", "onebyone.cli", "grade", str(folder), "--out", str(out),
+               "--jobs", "1"]
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+    run = subprocess.Popen(command, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and run.poll() is None:
+        if (out / "journal.jsonl").exists() and len(journal_entries(out)) >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)  # the whole run: main process and workers
+    run.wait()
+    recorded = journal_entries(out)
+    assert 3 <= len(recorded) < len(notebooks), "the run was not stopped midway"
+
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    table = samples.read_csv(out / "grades.csv")
+    assert sorted(r["student_id"] for r in table) == sorted(notebooks)
+    entries = journal_entries(out)
+    assert entries[:len(recorded)] == recorded  # nothing recorded was lost...
+    assert sorted(s for s, _ in entries) == sorted(notebooks)  # ...or graded twice
+    assert f"{len(recorded)} unchanged" in done.stderr
+    for row in table:
+        expected = samples.reference_scores(notebooks[row["student_id"]], A)
+        assert float(row["score"]) == sum(expected.values()), row
+
+
+def test_a_zip_is_unpacked_safely(tmp_path, capsys):
+    honest = samples.dumps(samples.honest(A))
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(f"submitted/ann/{A}/{A}.ipynb", honest)
+        zipped.writestr(f"submitted/ben/{A}/{A}.ipynb", "not a notebook")
+        zipped.writestr("../escaped.txt", "outside")
+        zipped.writestr("/tmp/absolute-escape.txt", "outside")
+        link = zipfile.ZipInfo("submitted/ann/link")
+        link.external_attr = 0o120777 << 16  # a symbolic link to /etc/passwd
+        zipped.writestr(link, "/etc/passwd")
+    out = tmp_path / "out"
+    code = cli.main(["grade", str(archive), "--out", str(out), "--jobs", "2"])
+    assert code == 1  # ben's notebook is invalid
+    rows = {r["student_id"]: r for r in samples.read_csv(out / "grades.csv")}
+    assert rows["ann"]["status"] == "graded" and float(rows["ann"]["score"]) == 10
+    assert rows["ben"]["status"] == "invalid notebook"
+    assert not (tmp_path / "escaped.txt").exists() and not (out / "escaped.txt").exists()
+    assert not os.path.exists("/tmp/absolute-escape.txt")
+    assert not (out / "unpacked" / "submitted" / "ann" / "link").exists()
+    err = capsys.readouterr().err
+    assert "path leaves the folder" in err and "links are not unpacked" in err
+
+
+def test_an_oversized_zip_is_refused_with_a_clear_error(tmp_path, monkeypatch, capsys):
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr(f"s/{A}/{A}.ipynb", "0" * 50_000)
+    monkeypatch.setattr(submissions, "MAX_ZIP_BYTES", 10_000)
+    assert cli.main(["grade", str(archive), "--out", str(tmp_path / "out")]) == 2
+    assert "unpacks to more than" in capsys.readouterr().err
+
+
+def test_the_memory_cap_applies_and_unknown_assignments_are_reported(tmp_path, capsys):
+    folder = tmp_path / "submitted"
+    big = samples.add_after(samples.honest(A), "setup", "spare = np.empty(2**27)  # 1 GiB")
+    samples.write_class(folder, A, {"fits": samples.dumps(samples.honest(A)),
+                                    "big": samples.dumps(big)})
+    samples.write_class(folder, "no-such-assignment", {"fits": "{}"})
+    # 1200 MB: the course's own work (torch included) fits; one more GiB of address space does not
+    gradebook = tmp_path / "elsewhere" / "gradebook.db"
+    gradebook.parent.mkdir()
+    code = cli.main(["grade", str(folder), "--out", str(tmp_path / "out"), "--memory", "1200",
+                     "--jobs", "2", "--db-url", f"sqlite:///{gradebook}"])
+    assert code == 1
+    rows = {(r["student_id"], r["assignment_id"]): r
+            for r in samples.read_csv(tmp_path / "out" / "grades.csv")}
+    assert rows[("fits", A)]["status"] == "graded"
+    assert rows[("big", A)]["status"] == "memory limit"
+    assert "MemoryError" in rows[("big", A)]["note"]
+    assert float(rows[("fits", A)]["score"]) == float(rows[("big", A)]["score"]) == 10
+    assert rows[("fits", "no-such-assignment")]["status"] == "unknown assignment"
+    assert "fits/no-such-assignment: unknown assignment" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "gradebook.db").exists()  # --db-url was used instead
+    with Gradebook(f"sqlite:///{gradebook}") as book:
+        assert book.find_submission(A, "big").score == 10
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--memory", "10"], ["--timeout", "0"]])
+def test_bad_limits_are_refused(tmp_path, argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), *argv])
+    assert stop.value.code == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+
+
+def test_an_unknown_assignment_is_refused(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "out"),
+                     "--assignment", "nope"]) == 2
+    assert "unknown assignment(s): nope" in capsys.readouterr().err
