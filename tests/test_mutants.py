@@ -9,6 +9,7 @@ A mutant that keeps its points means a test is missing.
 """
 
 import collections
+import csv
 import functools
 import re
 
@@ -16,6 +17,7 @@ import pytest
 from graded_course import autograde_all, graded_code, solution_code, submission
 from mutants import MUTANTS
 
+from onebyone import cli
 from onebyone.release import assignments
 
 ASSIGNMENTS = assignments()
@@ -101,8 +103,8 @@ def groups(assignment):
 
 
 @functools.cache
-def graded():
-    """{assignment: ({student: {grade_id: score}}, {grade_id: max score})}, autograded once."""
+def jobs():
+    """{assignment: {student: notebook text}}: the reference, the release and the mutants."""
     jobs = {}
     for assignment in ASSIGNMENTS:
         students = {"reference": submission(assignment, solution_code(assignment)),
@@ -113,7 +115,13 @@ def graded():
                 cells[mutant.cell] = mutated_cells(mutant)[mutant.cell]
             students[group_name(index)] = submission(assignment, cells)
         jobs[assignment] = students
-    return autograde_all(jobs)
+    return jobs
+
+
+@functools.cache
+def graded():
+    """{assignment: ({student: {grade_id: score}}, {grade_id: max score})}, autograded once."""
+    return autograde_all(jobs())
 
 
 def mutant_scores(mutant):
@@ -179,3 +187,23 @@ def test_mutant_loses_points_only_where_it_is_wrong(mutant):
     untouched = set(items) - set().union(*(mutant_reach(m) for m in group))
     lost = {item: items[item] for item in untouched if items[item][0] < items[item][1]}
     assert not lost, f"the submission holding {mutant.id} lost points no mutant reaches: {lost}"
+
+
+def test_the_grading_command_agrees_with_nbgrader_on_every_submission(tmp_path):
+    """`onebyone grade` (sandboxed, tests run outside the student's process) and plain
+    nbgrader autograde give every test cell of every honest-but-wrong submission the same score."""
+    submitted = tmp_path / "submitted"
+    for assignment, students in jobs().items():
+        for student, text in students.items():
+            folder = submitted / student / assignment
+            folder.mkdir(parents=True)
+            (folder / f"{assignment}.ipynb").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(submitted), "--out", str(out), "--jobs", "2"]) == 0
+    with open(out / "items.csv", newline="", encoding="utf-8") as table:
+        ours = collections.defaultdict(dict)
+        for row in csv.DictReader(table):
+            ours[row["student_id"], row["assignment_id"]][row["grade_id"]] = float(row["score"])
+    for assignment, (scores, _) in graded().items():
+        for student, by_cell in scores.items():
+            assert ours[student, assignment] == by_cell, f"{assignment}/{student}"
