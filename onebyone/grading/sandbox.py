@@ -121,10 +121,16 @@ def _fence_files(folder, hidden):
     temporary folder and unreachable parents of the Python installation are covered by empty
     tmpfs mounts; Python, the course package and the submission's own folder stay visible."""
     keep = {folder: True}
-    for path in [sys.prefix, sys.base_prefix, PACKAGE_DIR, *sys.path]:
-        if path and os.path.isdir(path):
-            keep.setdefault(os.path.realpath(path), False)
     covers = {os.path.realpath(p) for p in hidden if p and os.path.isdir(p)}
+    for path in [sys.prefix, sys.base_prefix, PACKAGE_DIR, *sys.path]:
+        if not path or not os.path.isdir(path):
+            continue
+        path = os.path.realpath(path)
+        # A search-path entry that holds a hidden folder (`python -m` puts the working
+        # directory, often the course folder, on sys.path) must not keep it visible.
+        if path not in (PACKAGE_DIR, sys.prefix) and any(_under(c, path) for c in covers):
+            continue
+        keep.setdefault(path, False)
     files = [os.path.realpath(p) for p in hidden if p and os.path.isfile(p)]
     covers.add(os.path.realpath(tempfile.gettempdir()))
     for path in list(keep):
