@@ -26,6 +26,7 @@ both, then the same input must give the same output, so structure and arithmetic
 
 import builtins
 import dis
+import functools
 import inspect
 import pathlib
 import sys
@@ -40,6 +41,40 @@ TORCH_DIR = str(pathlib.Path(torch.__file__).resolve().parent)
 
 class CheckFailure(AssertionError):
     """A test found a mistake; the message is written for the learner."""
+
+
+# --- confirming success -----------------------------------------------------------------------
+
+_tally = {"passed": 0, "depth": 0}  # checks passed since the last `passed()`; nesting depth
+
+
+def learner_check(check):
+    """Decorator for a check that test cells call: counted once when it passes.
+
+    A check that calls another check counts once (only the outermost call); a failure resets the
+    tally, so the next cell's confirmation counts only its own checks."""
+
+    @functools.wraps(check)
+    def counted(*args, **kwargs):
+        _tally["depth"] += 1
+        try:
+            result = check(*args, **kwargs)
+        except BaseException:
+            _tally["passed"] = 0
+            raise
+        finally:
+            _tally["depth"] -= 1
+        if _tally["depth"] == 0:
+            _tally["passed"] += 1
+        return result
+
+    return counted
+
+
+def passed(item):
+    """The last line of a public test cell: confirm, in one line, the checks that just passed."""
+    count, _tally["passed"] = _tally["passed"], 0
+    print(f"\u2713 {item}: {count} public check{'' if count == 1 else 's'} passed")
 
 
 # --- calling the learner's code ---------------------------------------------------------------
