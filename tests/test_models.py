@@ -161,3 +161,102 @@ def test_block_rows_and_kinds_account_for_every_parameter(make, shape):
     total = cost.total_params(net)
     assert sum(r.params for r in cost.block_rows(net, shape)) == total
     assert sum(cost.params_by_kind(net).values()) == total
+
+
+# --- The sixth chapter's networks: counts against the papers and torchvision -------------------
+
+def _separable_stack_params(first, layers):
+    """Stem + separable layers with their batch norms; returns (total, last channels)."""
+    total, channels = first, 32
+    for out, _ in layers:
+        total += (cost.separable_params(channels, out, 3) + cost.batch_norm_params(channels)
+                  + cost.batch_norm_params(out))
+        channels = out
+    return total, channels
+
+
+def test_mobilenet_v1_matches_the_formula_and_the_paper():
+    """MobileNet v1: total = stem + 13 separable layers + classifier; 7×7×1024 before pooling;
+    569M multiply-adds at 224 (Howard et al. 2017) and 4.2M weights without batch norm."""
+    net = models.mobilenet_v1()
+    stem = cost.conv_params(3, 32, 3) + cost.batch_norm_params(32)
+    body, channels = _separable_stack_params(stem, models.MOBILENET_V1_LAYERS)
+    assert cost.total_params(net) == body + cost.linear_params(channels, 1000)
+    assert net[:-3](torch.zeros(1, 3, 224, 224)).shape == (1, 1024, 7, 7)
+    assert round(cost.total_mults(net, (3, 224, 224)) / 1e6) == 569
+    split = cost.cost_by_kind(net, (3, 224, 224))
+    weights = sum(p for p, _ in split.values()) - 1000  # without the classifier's biases
+    assert round(weights / 1e5) == 42
+    # the paper's Table 2 shares of the weights, to two decimals
+    assert round(100 * split["1×1 (pointwise)"][0] / weights, 2) == 74.59
+    assert round(100 * (split["fully connected"][0] - 1000) / weights, 2) == 24.33
+
+
+def test_mobilenet_v2_matches_torchvision():
+    """torchvision's mobilenet_v2 documents 3,504,872 parameters and 0.301 GFLOPS (multiply-adds);
+    the paper 300M multiply-adds."""
+    net = models.mobilenet_v2()
+    assert cost.total_params(net) == 3_504_872
+    mults = cost.total_mults(net, (3, 224, 224))
+    assert round(mults / 1e9, 3) == 0.301 and round(mults / 1e8) == 3
+    blocks = [m for m in net if isinstance(m, models.InvertedResidual)]
+    assert len(blocks) == sum(n for _, _, n, _ in models.MOBILENET_V2_STAGES) == 17
+    assert sum(b.residual for b in blocks) == 10
+
+
+def test_inverted_residual_shapes_and_linear_projection():
+    block = models.InvertedResidual(8, 8, 1, 6)
+    assert block.residual and block(torch.zeros(2, 8, 5, 5)).shape == (2, 8, 5, 5)
+    assert not isinstance(list(block.body[-1])[-1], (torch.nn.ReLU, torch.nn.ReLU6))
+    strided = models.InvertedResidual(8, 16, 2, 6)
+    assert not strided.residual and strided(torch.zeros(1, 8, 7, 7)).shape == (1, 16, 4, 4)
+    assert len(models.InvertedResidual(8, 8, 1, 1).body) == 2  # no expansion layer
+
+
+def test_depthwise_half_never_mixes_channels_and_pointwise_never_looks_around():
+    layer = models.DepthwiseSeparable(4, 6).eval()
+    x = torch.randn(1, 4, 6, 6)
+    poked = x.clone()
+    poked[0, 2] += 1.0  # change one channel only
+    with torch.no_grad():
+        changed = (layer.depthwise(poked) - layer.depthwise(x)).abs().sum(dim=(0, 2, 3))
+        assert torch.count_nonzero(changed) == 1 and changed[2] > 0
+        pixel = x.clone()
+        pixel[0, :, 3, 3] += 1.0  # change one position only
+        moved = (layer.pointwise(pixel) - layer.pointwise(x)).abs().sum(dim=(0, 1))
+        assert torch.count_nonzero(moved) == 1 and moved[3, 3] > 0
+
+
+def test_channel_shuffle_and_channel_matrix():
+    x = torch.arange(6.0).reshape(1, 6, 1, 1)
+    assert models.channel_shuffle(x, 2).flatten().tolist() == [0, 3, 1, 4, 2, 5]
+    assert models.channel_shuffle(models.channel_shuffle(x, 2), 3).equal(x)  # 2 then 3 undoes
+    with pytest.raises(ValueError):
+        models.channel_shuffle(x, 4)
+    conv = torch.nn.Conv2d(6, 4, 1, groups=2, bias=False)
+    dense = models.channel_matrix(conv)
+    y = torch.randn(2, 6, 3, 3)
+    assert torch.allclose(conv(y), torch.einsum("oc,nchw->nohw", dense, y), atol=1e-6)
+    assert torch.count_nonzero(dense[:2, 3:]) == 0 and torch.count_nonzero(dense[2:, :3]) == 0
+
+
+def test_squeezenet_matches_the_paper_and_torchvision():
+    """SqueezeNet v1.0: 1,248,424 parameters (Iandola et al. 2016, Table 1; torchvision), 0.819
+    GFLOPS in torchvision's documentation; 13×13×512 before conv10."""
+    net = models.squeezenet()
+    assert cost.total_params(net) == 1_248_424
+    assert round(cost.total_mults(net, (3, 224, 224)) / 1e9, 3) == 0.819
+    assert net[:-1](torch.zeros(1, 3, 224, 224)).shape == (1, 512, 13, 13)
+    fire = models.Fire(96, 16, 64, 64)
+    assert fire(torch.zeros(1, 96, 5, 5)).shape == (1, 128, 5, 5)
+
+
+def test_squeeze_excitation_is_two_linear_layers_on_pooled_channels():
+    se = models.SqueezeExcitation(32, reduction=8)
+    x = torch.randn(2, 32, 4, 4)
+    fc1, fc2 = torch.nn.Linear(32, 4), torch.nn.Linear(4, 32)
+    with torch.no_grad():
+        se.reduce.load_state_dict(models.linear_as_conv1x1(fc1).state_dict())
+        se.expand.load_state_dict(models.linear_as_conv1x1(fc2).state_dict())
+        scale = torch.sigmoid(fc2(torch.relu(fc1(x.mean(dim=(2, 3))))))   # (N, C)
+        assert torch.allclose(se(x), x * scale[:, :, None, None], atol=1e-6)
