@@ -39,14 +39,17 @@ def _layers(state):
 
 
 def _convs_and_norms(state):
-    """([(prefix, weight shape, has bias)], [(prefix, channels)], [prefixes of anything else])."""
+    """([(prefix, weight shape, has bias)], [(prefix, channels, prefix of the convolution defined
+    last before it with that many output channels, or None)], [prefixes of anything else])."""
     convs, norms, other = [], [], []
     for prefix, tensors in _layers(state):
         weight = tensors.get("weight")
         if weight is not None and weight.dim() == 4:
             convs.append((prefix, tuple(weight.shape), "bias" in tensors))
         elif "running_mean" in tensors:
-            norms.append((prefix, tensors["running_mean"].numel()))
+            channels = tensors["running_mean"].numel()
+            before = [c[0] for c in convs if c[1][0] == channels]
+            norms.append((prefix, channels, before[-1] if before else None))
         else:
             other.append(prefix)
     return convs, norms, other
@@ -87,8 +90,19 @@ def copy_by_role(reference, learner, item, hint):
     if free:
         raise CheckFailure(f"{item}: your module has convolutions the reference does not: "
                            f"{[_describe(c[1]) for c in free]}.")
+    # A batch norm's role is that of the convolution it normalises: the one defined just before
+    # it with as many output channels (in the reference, and usually in the learner's module);
+    # failing that, the first unmatched batch norm over as many channels.
+    ref_norm_of = {conv: prefix for prefix, _, conv in ref_norms}
     free = list(norms)
-    for prefix, channels in ref_norms:
+    for prefix, channels, conv in norms:
+        target = ref_norm_of.get(mapping.get(conv))
+        if target is not None and target not in mapping.values():
+            mapping[prefix] = target
+            free.remove((prefix, channels, conv))
+    for prefix, channels, _ in ref_norms:
+        if prefix in mapping.values():
+            continue
         match = next((n for n in free if n[1] == channels), None)
         if match is None:
             raise CheckFailure(f"{item}: a batch norm over {channels} channels is missing. "
