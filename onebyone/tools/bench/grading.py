@@ -21,7 +21,7 @@ import time
 import nbformat
 from nbgrader import utils
 
-from onebyone.grading import batch
+from onebyone.tools.grading import batch
 
 TITLE = "Grading a class with onebyone grade and with plain nbgrader (medians, seconds)"
 STUDENTS = os.environ.get("ONEBYONE_BENCH_STUDENTS")  # default: about 20 submissions
@@ -121,7 +121,7 @@ def startup_costs(work, repeats):
     """Median seconds to start each thing a grader needs before a student's first cell runs."""
     from jupyter_client.manager import KernelManager
 
-    from onebyone.grading import agent, remote, sandbox
+    from onebyone.tools.grading import agent, remote, sandbox
 
     def python_with_torch():
         _timed([sys.executable, "-c", "import numpy, torch"])
