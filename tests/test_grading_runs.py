@@ -11,7 +11,7 @@ import grading_samples as samples
 import pytest
 from nbgrader.api import Gradebook
 
-from onebyone import cli
+from onebyone.tools import cli
 from onebyone.tools.grading import submissions
 
 A = "one-by-one"

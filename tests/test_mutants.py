@@ -17,7 +17,7 @@ import pytest
 from graded_course import autograde_all, graded_code, solution_code, submission
 from mutants import MUTANTS
 
-from onebyone import cli
+from onebyone.tools import cli
 from onebyone.tools.release import assignments
 
 ASSIGNMENTS = assignments()

@@ -52,8 +52,8 @@ def _bench(args):
 def _grade(args):
     from onebyone.tools.grading import batch, sandbox, submissions
 
-    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256:
-        return _fail("--jobs must be at least 1, --timeout positive, --memory at least 256 MB")
+    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256:  # usage line, exit code 2
+        args.parser.error("--jobs must be at least 1, --timeout positive, --memory at least 256 MB")
     limits = sandbox.Limits(seconds=args.timeout, memory_mb=args.memory)
     try:
         return batch.grade(args.submissions, args.out, jobs=args.jobs,
@@ -117,7 +117,7 @@ def _parser():
     grade.add_argument("--regrade", action="store_true",
                        help="grade everything again, even submissions unchanged since a "
                             "recorded run")
-    grade.set_defaults(run=_grade)
+    grade.set_defaults(run=_grade, parser=grade)
     return parser
 
 
