@@ -7,6 +7,7 @@ data. Figures are made with `matplotlib.figure.Figure`, not pyplot, so a page sh
 where it chooses to.
 """
 
+import io
 import math
 from dataclasses import dataclass
 
@@ -48,6 +49,13 @@ class Diagram:
 
     figure: Figure
     alt: str
+
+    def png(self, dpi=100):
+        """The figure as PNG bytes (what a page shows)."""
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                            facecolor="white")
+        return buffer.getvalue()
 
 
 def _title(module):

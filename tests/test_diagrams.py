@@ -108,3 +108,8 @@ def test_snowball_follows_the_modules():
 def test_figure_directive_keeps_alt_on_one_line():
     text = diagrams.figure_directive("k", "fig-k", "two\n lines", "A caption.")
     assert ":alt: two lines\n" in text and text.startswith(":::{glue:figure} k\n")
+
+
+def test_png_is_an_image_of_the_figure():
+    d = diagrams.stacks_diagram({"c": torch.nn.Conv2d(3, 4, 1)}, (3, 5, 5))
+    assert d.png().startswith(b"\x89PNG")
