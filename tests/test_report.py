@@ -124,7 +124,7 @@ def test_a_planted_near_copy_is_flagged_and_honest_answers_are_not(graded):
     flagged = [(p["pair"].first, p["pair"].second) for p in cells["conv1x1"].pairs]
     assert flagged == [("ann", "ben")]
     assert cells["conv1x1"].pairs[0]["pair"].score == 1.0
-    assert "ann and ben: 100% alike" in graded["page"]
+    assert "ann, ben: up to 100% alike" in graded["page"]
 
 
 def test_winnowing_ignores_names_comments_layout_and_the_released_code():
@@ -169,7 +169,17 @@ def test_failures_differing_only_in_numbers_are_grouped():
                 "conv1x1: the values are wrong.\nIt looks like the bias is missing."]
     assert report.common_failures(messages) == [
         ("conv1x1: expected shape (1, 3, 2, 2), got (1, 2, 2, 2).", 3, 2),
-        ("conv1x1: the values are wrong.", 1, 1)]
+        ("conv1x1: the values are wrong.\nIt looks like the bias is missing.", 1, 1)]
+
+
+def test_alike_pairs_form_groups():
+    pair = similarity.Pair
+    pairs = [pair("a", "b", 1.0, frozenset(), frozenset()),
+             pair("b", "c", 0.9, frozenset(), frozenset()),
+             pair("d", "e", 0.85, frozenset(), frozenset())]
+    groups = report.groups_of(pairs)
+    assert [[(p.first, p.second) for p in g] for g in groups] == [
+        [("a", "b"), ("b", "c")], [("d", "e")]]
 
 
 class _NoProjection(nn.Module):

@@ -18,23 +18,20 @@ import statistics
 
 from nbgrader import utils
 
-from onebyone.tools.grading import outline, pages, plan, similarity
+from onebyone.tools.grading import feedback, outline, pages, plan, similarity
 
 TOP_MESSAGES = 5  # failure messages listed per test
-TOP_PAIRS = 20  # flagged pairs shown per solution cell
+TOP_GROUPS = 20  # groups of alike submissions shown per solution cell
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
 
 
-def _first_line(message):
-    return message.strip().splitlines()[0] if message.strip() else ""
-
-
 def common_failures(messages, top=TOP_MESSAGES):
-    """[(first line, count, variants)] of failure messages: grouped on their first line with
-    the numbers masked (the same mistake on other sizes), shown as its most frequent wording."""
+    """[(diagnosis, count, variants)] of failure messages: grouped on their diagnosis (what is
+    wrong and the likely mistake, without the measurements; see feedback.read) with the numbers
+    masked (the same mistake on other sizes), shown in its most frequent wording."""
     groups = collections.defaultdict(collections.Counter)
     for message in messages:
-        line = _first_line(message)
+        line = feedback.read(message).diagnosis
         groups[NUMBER.sub("#", line)][line] += 1
     ranked = sorted(groups.values(), key=lambda c: (-sum(c.values()), c.most_common(1)[0][0]))
     return [(c.most_common(1)[0][0], sum(c.values()), len(c)) for c in ranked[:top]]
@@ -98,9 +95,33 @@ def _side(code, matched):
 @dataclasses.dataclass
 class _Cell:
     grade_id: str
-    pairs: list
-    more: int
+    groups: list  # of dicts: members, pairs, best pair side by side
+    more: int  # groups not shown
     compared: int
+
+    @property
+    def pairs(self):
+        return [pair for group in self.groups for pair in group["pairs"]]
+
+
+def groups_of(pairs):
+    """Flagged pairs joined into groups of submissions that are alike (connected pairs), the
+    group with the highest score first: five identical answers are one group, not ten pairs."""
+    parent = {}
+
+    def root(student):
+        parent.setdefault(student, student)
+        while parent[student] != student:
+            student = parent[student]
+        return student
+
+    for pair in pairs:
+        parent[root(pair.first)] = root(pair.second)
+    grouped = collections.defaultdict(list)
+    for pair in pairs:
+        grouped[root(pair.first)].append(pair)
+    return sorted(grouped.values(), key=lambda g: (-max(p.score for p in g), -len(g),
+                                                   g[0].first))
 
 
 def similar_cells(source, notebooks):
@@ -114,10 +135,15 @@ def similar_cells(source, notebooks):
         released = source.released.get(grade_id)
         by_student = {s: c[grade_id] for s, c in codes.items() if grade_id in c}
         pairs = similarity.similar_pairs(by_student, released.source if released else "")
-        shown = [{"pair": p, "first": _side(by_student[p.first], p.first_lines),
-                  "second": _side(by_student[p.second], p.second_lines)}
-                 for p in pairs[:TOP_PAIRS]]
-        cells.append(_Cell(grade_id, shown, len(pairs) - len(shown), len(by_student)))
+        groups = []
+        for group in groups_of(pairs)[:TOP_GROUPS]:
+            best = group[0]  # similar_pairs sorts the highest score first
+            members = sorted({p.first for p in group} | {p.second for p in group})
+            groups.append({"members": members, "pairs": group, "best": best,
+                           "first": _side(by_student[best.first], best.first_lines),
+                           "second": _side(by_student[best.second], best.second_lines)})
+        cells.append(_Cell(grade_id, groups, len(groups_of(pairs)) - len(groups),
+                           len(by_student)))
     return cells
 
 
