@@ -121,9 +121,8 @@ def test_a_planted_near_copy_is_flagged_and_honest_answers_are_not(graded):
     source = batch.sources_of(samples.ROOT, [A])[A]
     notebooks = {s: graded["folder"] / s / A / f"{A}.ipynb" for s in [*ANSWERS, "broken"]}
     cells = {cell.grade_id: cell for cell in report.similar_cells(source, notebooks)}
-    flagged = [(p["pair"].first, p["pair"].second) for p in cells["conv1x1"].pairs]
-    assert flagged == [("ann", "ben")]
-    assert cells["conv1x1"].pairs[0]["pair"].score == 1.0
+    flagged = [(p.first, p.second, p.score) for p in cells["conv1x1"].pairs]
+    assert flagged == [("ann", "ben", 1.0)]
     assert "ann, ben: up to 100% alike" in graded["page"]
 
 
