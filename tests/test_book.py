@@ -6,7 +6,8 @@ import shutil
 
 from books import minimal_book
 
-from onebyone import book, cost, sphinx_offline
+from onebyone import cost
+from onebyone.tools import book, sphinx_offline
 
 ROOT = book.ROOT
 HTML = ROOT / "_build" / "html"
@@ -177,3 +178,15 @@ def test_pointwise_chapter_shows_counts_and_generated_figure_texts(built_book):
     assert "a 3×3 depthwise convolution from 128 to 128 channels" in alts[0]
     assert "a 1×1 convolution from 144 to 24 channels (batch norm, linear)" in alts[2]
     assert raw.count("<figcaption") == 4
+
+
+def test_every_figure_on_a_chapter_shows_an_image_with_alt_text(built_book):
+    """A numbered figure holds a loadable image with alt text, not a text placeholder."""
+    for page in sorted((built_book / "chapters").glob("*.html")):
+        raw = page.read_text(encoding="utf-8")
+        for figure in re.findall(r"<figure.*?</figure>", raw, re.S):
+            image = re.search(r"<img[^>]*>", figure)
+            assert image, f"{page.name}: a figure without an image: {figure[:300]}"
+            alt = re.search(r'alt="([^"]*)"', image.group(0))
+            assert alt and len(alt.group(1)) > 20, f"{page.name}: {image.group(0)[:200]}"
+            assert "&lt;Figure size" not in figure
