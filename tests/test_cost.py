@@ -55,3 +55,24 @@ def test_count_model_restores_training_mode_and_removes_hooks():
     cost.count_model(net, (2, 4, 4))
     assert net.training
     assert all(not m._forward_hooks for m in net.modules())
+
+
+def _conv_weights(module):
+    """Weights of every convolution in `module`, biases left out (counted by torch)."""
+    return sum(m.weight.numel() for m in module.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_googlenet_module_weights_match_torch_modules_on_their_real_inputs():
+    """Each module of the built GoogLeNet against a naive module on the same input: the table
+    of cost.googlenet_module_weights, counted from torch."""
+    with torch.device("meta"):
+        net = models.googlenet()
+        modules = [m for m in net if isinstance(m, models.Inception)]
+        table = cost.googlenet_module_weights()
+        assert len(modules) == len(table) == 9
+        for module, (name, c1, _, c3, _, c5, _) in zip(modules, models.GOOGLENET_INCEPTIONS,
+                                                       strict=True):
+            c_in = module.branch1[0].in_channels
+            assert models.googlenet_module_inputs()[name] == c_in
+            naive = models.Inception(c_in, c1, None, c3, None, c5, None)
+            assert table[name] == (_conv_weights(naive), _conv_weights(module)), name
