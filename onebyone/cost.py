@@ -199,6 +199,22 @@ def inception_mults(h, w, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         + pool
 
 
+def googlenet_module_weights():
+    """Each of GoogLeNet's nine Inception modules against its naive counterpart on the same
+    input (the channels it really receives): {name: (naive weights, weights)}, biases left out
+    as the notes leave them out."""
+    from onebyone import models  # the widths live with the model; the formulas do not need it
+
+    inputs = models.googlenet_module_inputs()
+    table = {}
+    for name, c1, c3_reduce, c3, c5_reduce, c5, pool_proj in models.GOOGLENET_INCEPTIONS:
+        c_in = inputs[name]
+        naive = inception_params(c_in, c1, None, c3, None, c5, None, bias=False)
+        real = inception_params(c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, bias=False)
+        table[name] = (naive, real)
+    return table
+
+
 def _shortcut_params(c_in, c_out, stride):
     """A residual block's shortcut: nothing for the identity, else 1×1 convolution + batch norm."""
     if stride == 1 and c_in == c_out:

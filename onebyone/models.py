@@ -206,27 +206,41 @@ GOOGLENET_INCEPTIONS = (
     ("5b", 384, 192, 384, 48, 128, 128),
 )
 GOOGLENET_POOL_AFTER = ("3b", "4e")  # a 3×3 stride-2 max-pool follows these modules
+GOOGLENET_STEM_CHANNELS = 192  # what the layers before the first module hand to it
 
 
-def googlenet(num_classes=1000, naive=False):
+def googlenet_module_inputs():
+    """The channels each of GoogLeNet's Inception modules receives: {name: in_channels}, 192
+    for 3a, then each module's output (#1×1 + #3×3 + #5×5 + pool proj)."""
+    inputs, channels = {}, GOOGLENET_STEM_CHANNELS
+    for name, c1, _, c3, _, c5, proj in GOOGLENET_INCEPTIONS:
+        inputs[name] = channels
+        channels = c1 + c3 + c5 + proj
+    return inputs
+
+
+def googlenet(num_classes=1000, naive=False, pool_projections=True):
     """GoogLeNet (Inception v1) as used at inference: the paper's Table 1, without the two
     auxiliary classifiers (they are dropped after training). Input (N, 3, 224, 224).
 
     `naive=True` builds the same network from naive modules (no 1×1 reductions, no pool
     projections): each module then passes all its input channels on through the pool branch, so
-    the channel count grows from module to module.
+    the channel count grows from module to module. `pool_projections=False` drops only the pool
+    projections and keeps the reductions: the channels grow just as much, the cost less.
     """
     layers = [
         nn.Conv2d(3, 64, 7, stride=2, padding=3), nn.ReLU(),            # 224 -> 112
         nn.MaxPool2d(3, stride=2, ceil_mode=True),                      # 112 -> 56
         nn.Conv2d(64, 64, 1), nn.ReLU(),
-        nn.Conv2d(64, 192, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(64, GOOGLENET_STEM_CHANNELS, 3, padding=1), nn.ReLU(),
         nn.MaxPool2d(3, stride=2, ceil_mode=True),                      # 56 -> 28
     ]
-    channels = 192
+    channels = GOOGLENET_STEM_CHANNELS
     for name, c1, c3r, c3, c5r, c5, proj in GOOGLENET_INCEPTIONS:
         if naive:
-            c3r = c5r = proj = None
+            c3r = c5r = None
+        if naive or not pool_projections:
+            proj = None
         module = Inception(channels, c1, c3r, c3, c5r, c5, proj)
         layers.append(module)
         channels = module.out_channels
@@ -294,6 +308,25 @@ def shape_features(in_channels=1, width=32):
         nn.Conv2d(width // 2, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
     )
+
+
+def receptive_columns(body, size):
+    """For each output column of `body` (Conv2d and MaxPool2d layers, anything else
+    shape-preserving) on a `size`-pixel-wide input: the first and last input pixel column it
+    depends on, clipped to the image. Follows each layer's kernel, stride and padding."""
+    first, span, step = 0, 1, 1   # output column c sees input columns first + c·step, + span
+    width = size
+    for layer in body:
+        if not isinstance(layer, (nn.Conv2d, nn.MaxPool2d)):
+            continue
+        k, s, p = (v if isinstance(v, int) else v[-1]
+                   for v in (layer.kernel_size, layer.stride, layer.padding))
+        first -= p * step
+        span += (k - 1) * step
+        step *= s
+        width = (width + 2 * p - k) // s + 1
+    return [(max(first + c * step, 0), min(first + c * step + span - 1, size - 1))
+            for c in range(width)]
 
 
 class ShapeNet(nn.Module):

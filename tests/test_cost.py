@@ -97,3 +97,24 @@ def test_cost_by_kind_sorts_every_layer():
     assert sum(m for _, m in split.values()) == cost.total_mults(net, (3, 8, 8))
     assert split["1×1 (pointwise)"][0] == cost.conv_params(8, 16, 1, bias=True) + (
         cost.conv_params(16, 16, 1, bias=True, groups=4))
+
+
+def _conv_weights(module):
+    """Weights of every convolution in `module`, biases left out (counted by torch)."""
+    return sum(m.weight.numel() for m in module.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_googlenet_module_weights_match_torch_modules_on_their_real_inputs():
+    """Each module of the built GoogLeNet against a naive module on the same input: the table
+    of cost.googlenet_module_weights, counted from torch."""
+    with torch.device("meta"):
+        net = models.googlenet()
+        modules = [m for m in net if isinstance(m, models.Inception)]
+        table = cost.googlenet_module_weights()
+        assert len(modules) == len(table) == 9
+        for module, (name, c1, _, c3, _, c5, _) in zip(modules, models.GOOGLENET_INCEPTIONS,
+                                                       strict=True):
+            c_in = module.branch1[0].in_channels
+            assert models.googlenet_module_inputs()[name] == c_in
+            naive = models.Inception(c_in, c1, None, c3, None, c5, None)
+            assert table[name] == (_conv_weights(naive), _conv_weights(module)), name

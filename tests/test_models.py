@@ -50,19 +50,73 @@ def test_naive_inception_passes_the_pool_branch_through():
     assert cost.total_params(module) == cost.inception_params(192, 64, None, 128, None, 32, None)
 
 
-@pytest.mark.parametrize("naive", [False, True])
-def test_googlenet_total_is_the_sum_of_its_parts(naive):
-    """GoogLeNet (and its naive variant): stem + modules + classifier, by formula."""
+@pytest.mark.parametrize("naive, projections", [(False, True), (True, True), (False, False)])
+def test_googlenet_total_is_the_sum_of_its_parts(naive, projections):
+    """GoogLeNet, its naive variant and the one without pool projections: stem + modules +
+    classifier, by formula."""
     total = (cost.conv_params(3, 64, 7, bias=True) + cost.conv_params(64, 64, 1, bias=True)
              + cost.conv_params(64, 192, 3, bias=True))
     channels = 192
     for _, c1, c3r, c3, c5r, c5, proj in models.GOOGLENET_INCEPTIONS:
         if naive:
-            c3r = c5r = proj = None
+            c3r = c5r = None
+        if naive or not projections:
+            proj = None
         total += cost.inception_params(channels, c1, c3r, c3, c5r, c5, proj)
         channels = c1 + c3 + c5 + (channels if proj is None else proj)
     total += cost.linear_params(channels, 1000)
-    assert cost.total_params(models.googlenet(naive=naive)) == total
+    with torch.device("meta"):
+        net = models.googlenet(naive=naive, pool_projections=projections)
+    assert cost.total_params(net) == total
+
+
+def test_googlenet_without_pool_projections_snowballs_at_a_fraction_of_the_cost():
+    """The inception chapter's question 2: dropping only the pool projections gives the naive
+    network's width (4944 channels) but about 2.3× GoogLeNet's parameters, not the naive 13.9×."""
+    with torch.device("meta"):
+        real, naive = models.googlenet(), models.googlenet(naive=True)
+        no_proj = models.googlenet(pool_projections=False)
+    assert no_proj[-1].in_features == naive[-1].in_features == 4944
+    ratio = cost.total_params(no_proj) / cost.total_params(real)
+    assert round(ratio, 1) == 2.3
+    assert round(cost.total_params(naive) / cost.total_params(real), 1) == 13.9
+
+
+def _reached_by_perturbation(body, size):
+    """Which output columns change when one input column is raised, for each input column.
+    Positive weights and biases keep every ReLU open, so nothing hides a dependence."""
+    body = copy.deepcopy(body)
+    with torch.no_grad():
+        for p in body.parameters():
+            p.copy_(p.abs() + 0.1)
+        base = body(torch.zeros(1, 1, size, size))
+        seen = {}
+        for column in range(size):
+            x = torch.zeros(1, 1, size, size)
+            x[..., column] = 100.0
+            changed = (body(x) != base).any(dim=(0, 1, 2))   # (1, C, h, w) -> (w,)
+            for c in changed.nonzero().flatten().tolist():
+                seen.setdefault(c, []).append(column)
+    return [(min(cols), max(cols)) for _, cols in sorted(seen.items())]
+
+
+@pytest.mark.parametrize("size", [24, 32])
+def test_receptive_columns_are_what_each_output_column_depends_on(size):
+    body = models.shape_features()
+    assert models.receptive_columns(body, size) == _reached_by_perturbation(body, size)
+
+
+def test_only_the_last_feature_column_never_sees_a_training_shape():
+    """The GAP chapter's question 2: training shapes start in columns 0-5 and are 7 wide, so
+    they end by pixel 11. Of the 6 feature-map columns of a 24-pixel image, only the last sees
+    no part of any of them: 4 classes × 32 channels × 6 rows = 768 fully connected weights."""
+    seen = models.receptive_columns(models.shape_features(), 24)
+    last_pixel = 5 + 7 - 1
+    assert [c for c, (first, _) in enumerate(seen) if first > last_pixel] == [5]
+    assert [c for c, (first, _) in enumerate(seen) if 5 < first <= last_pixel] == [4]
+    assert seen[2] == (1, 18)                       # an interior cell sees 18 pixels
+    fc = models.ShapeNet(4, "fc", image_size=24).head[1]
+    assert fc.weight.numel() // 6 == 768            # one column of the 6
 
 
 def test_googlenet_shapes_and_depth():
