@@ -76,10 +76,13 @@ def learner_check(check):
     return counted
 
 
-def passed(item):
-    """The last line of a public test cell: confirm, in one line, the checks that just passed."""
+def passed(item, tests="public"):
+    """The last line of a test cell: confirm, in one line, the checks that just passed.
+
+    Public test cells end with `passed(item)`; hidden ones with `passed(item, "hidden")`, inside
+    their hidden region, so that the next public cell counts only its own checks."""
     count, _tally["passed"] = _tally["passed"], 0
-    print(f"\u2713 {item}: {count} public check{'' if count == 1 else 's'} passed")
+    print(f"\u2713 {item}: {count} {tests} check{'' if count == 1 else 's'} passed")
 
 
 # --- calling the learner's code ---------------------------------------------------------------
