@@ -15,7 +15,7 @@ from onebyone.checks.core import (
     passed,
     randomize_state,
 )
-from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting
+from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting, shown
 
 __all__ = ["branch5_cost", "break_even_reduce", "conv_mults", "conv_params", "inception",
            "passed"]
@@ -108,13 +108,15 @@ def _inception_diagnose(module):
     """The pooling's and the convolutions' settings, for a module whose output is wrong."""
     for _, pool in layers_of(module, nn.MaxPool2d):
         if pair(setting(pool, "stride")) != (1, 1):
-            return (f"your max pooling has stride {setting(pool, 'stride')} (MaxPool2d's stride "
+            stride = shown(setting(pool, "stride"))
+            return (f"your max pooling has stride {stride} (MaxPool2d's stride "
                     "defaults to its window size): the pool branch keeps the size with "
                     "stride=1, padding=1.")
     for _, conv in layers_of(module, nn.Conv2d):
         k = pair(setting(conv, "kernel_size"))
         if k and pair(setting(conv, "padding")) != (k[0] // 2, k[1] // 2):
-            return (f"your {k[0]}×{k[1]} convolution has padding {setting(conv, 'padding')}; "
+            padding = shown(setting(conv, "padding"))
+            return (f"your {k[0]}×{k[1]} convolution has padding {padding}; "
                     f"keeping the size takes padding {k[0] // 2} (k // 2).")
     return ""
 

@@ -17,7 +17,7 @@ from onebyone.checks.core import (
     passed,
     randomize_state,
 )
-from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting
+from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting, shown
 
 __all__ = ["mlpconv", "nin", "nin_vs_fc", "passed", "receptive_field"]
 
@@ -46,10 +46,12 @@ def _mlpconv_diagnose(kernel_size, stride, padding):
                 continue
             if pair(setting(conv, "padding")) != (padding, padding):
                 return (f"your {kernel_size}×{kernel_size} convolution has padding "
-                        f"{setting(conv, 'padding')}; it takes the block's padding ({padding}).")
+                        f"{shown(setting(conv, 'padding'))}; it takes the block's padding "
+                        f"({padding}).")
             if pair(setting(conv, "stride")) != (stride, stride):
                 return (f"your {kernel_size}×{kernel_size} convolution has stride "
-                        f"{setting(conv, 'stride')}; it takes the block's stride ({stride}).")
+                        f"{shown(setting(conv, 'stride'))}; it takes the block's stride "
+                        f"({stride}).")
         return ""
 
     return diagnose

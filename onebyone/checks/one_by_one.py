@@ -54,6 +54,10 @@ def _copied_state_mistake(conv, linear):
     if weight.shape == want.shape and not torch.allclose(weight, want, atol=1e-6):
         if weight.shape == want.T.shape and torch.allclose(weight, want.T, atol=1e-6):
             return "the weight was transposed: Linear's weight[o, i] is Conv2d's weight[o, i, 0, 0]"
+        if torch.allclose(weight.flatten().sort().values, want.flatten().sort().values,
+                          atol=1e-6):
+            return ("the Linear's weights are all there but in the wrong places: weight[o, i] "
+                    "of the Linear goes to weight[o, i, 0, 0] of the Conv2d")
         return ("the Linear's weights were not copied into the Conv2d: it still holds the random "
                 "weights a new Conv2d starts with")
     if linear.bias is not None and "bias" in state and not torch.allclose(

@@ -75,7 +75,8 @@ def describe(signature):
     if found == "conv":
         out, inp, kh, kw = shapes["weight"]
         bias = "with" if "bias" in shapes else "without"
-        return f"a {kh}×{kw} convolution from {inp} to {out} channels, {bias} bias"
+        article = "an" if str(kh).startswith(("8", "11", "18")) else "a"
+        return f"{article} {kh}×{kw} convolution from {inp} to {out} channels, {bias} bias"
     if found == "linear":
         out, inp = shapes["weight"]
         bias = "with" if "bias" in shapes else "without"
@@ -198,18 +199,16 @@ def _search(prober, groups, ambiguous, assignment, values, tolerance):
     others = [sig for sig in ambiguous if kind(sig) != "norm"]
     if others:  # every batch norm the identity: only the other units' roles matter
         expected = prober.expected(neutral)
-        best = (math.inf, dict(assignment))
         choices = itertools.product(*(itertools.permutations(groups[sig][1]) for sig in others))
         for combo in itertools.islice(choices, MAX_TRIES):
             trial = dict(assignment)
             for sig, order in zip(others, combo, strict=True):
                 trial.update(zip(groups[sig][0], order, strict=True))
-            error = prober.error(trial, neutral, expected)
-            if error < best[0]:
-                best = (error, trial)
-            if error <= tolerance:
+            if prober.error(trial, neutral, expected) <= tolerance:
+                assignment.update(trial)
                 break
-        assignment.update(best[1])
+        # (no assignment reproduces the output: the order of definition is kept, so that the
+        # comparison that follows can still recognise a known mistake)
     owners = {u.owner: u for u in prober.reference_units}
     for sig in norms:  # one batch norm at a time holds real values; the others the identity
         free = list(groups[sig][1])
@@ -219,13 +218,11 @@ def _search(prober, groups, ambiguous, assignment, values, tolerance):
                 probe = dict(neutral)
                 for leaf, _ in sig:
                     probe[owners[ref].key(leaf)] = values[owners[ref].key(leaf)]
-                expected, scored = prober.expected(probe), []
-                for index, candidate in enumerate(free):
-                    trial = _swapped(assignment, ref, candidate)
-                    scored.append((prober.error(trial, probe, expected), index, candidate))
-                    if scored[-1][0] <= tolerance:
-                        break
-                chosen = min(scored)[2]
+                expected = prober.expected(probe)
+                chosen = next((candidate for candidate in free
+                               if prober.error(_swapped(assignment, ref, candidate), probe,
+                                               expected) <= tolerance),
+                              assignment[ref] if assignment[ref] in free else free[0])
             assignment.update(_swapped(assignment, ref, chosen))
             free.remove(chosen)
 
@@ -261,6 +258,13 @@ def setting(module, name, default=None):
     return default
 
 
+def shown(value):
+    """A setting as a learner would write it: 1 for (1, 1), (1, 2) as it is."""
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return value[0]
+    return value
+
+
 def pair(value):
     """An int setting as a pair (3 -> (3, 3)), a tuple as it is."""
     return (value, value) if isinstance(value, int) else value
@@ -288,7 +292,13 @@ def compare_modules(learner, reference, x, item, modes=("eval",), mistakes=None,
         reference.train(train)
         with torch.no_grad():
             expected = reference(x).double().numpy()
-        got = forward(learner, x, item, train=train)
+        try:
+            got = forward(learner, x, item, train=train)
+        except CheckFailure as failure:  # a shape error: the layers' settings may say why
+            told = diagnose(learner) if diagnose else ""
+            if told:
+                raise CheckFailure(f"{item}: {told}\n({failure})") from None
+            raise
         name = f"{item}(x) in {mode}() mode"
         try:
             compare_arrays(got, expected, name, atol=atol, rtol=rtol)
