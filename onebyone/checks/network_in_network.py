@@ -114,6 +114,12 @@ def nin(nin, num_classes, in_channels=3, size=99, seed=0):
             if (k, s) != ((3, 3), (2, 2)):
                 return (f"your max pooling has a {k[0]}×{k[1]} window and stride {s[0]}; NiN "
                         "pools 3×3 windows with stride 2.")
+        paddings = {(5, 5): 2, (3, 3): 1}  # the blocks' "same" convolutions
+        for _, conv in layers_of(network, nn.Conv2d):
+            k = pair(setting(conv, "kernel_size"))
+            if k in paddings and pair(setting(conv, "padding")) != (paddings[k],) * 2:
+                return (f"your {k[0]}×{k[1]} convolution has padding "
+                        f"{shown(setting(conv, 'padding'))}; NiN pads it by {paddings[k]}.")
         return ""
 
     compare_modules(network, reference, x, item, mistakes=mistakes, explain=explain,
