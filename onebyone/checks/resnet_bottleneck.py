@@ -1,8 +1,8 @@
 """Checks for the `resnet-bottleneck` exercise: the bottleneck block, what it saves against a basic
-block, and ResNet-50 assembled from the learner's block."""
+block, and the inner width at which it stops saving."""
 
 import copy
-import functools
+import math
 
 import torch
 from torch import nn
@@ -19,7 +19,7 @@ from onebyone.checks.core import (
 )
 from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting
 
-__all__ = ["block_mults", "bottleneck", "passed", "resnet50_params"]
+__all__ = ["block_mults", "bottleneck", "bottleneck_break_even", "passed"]
 
 
 def _conv_shape(signature):
@@ -169,56 +169,38 @@ def block_mults(block_mults, h, w, channels, mid_channels):
     ])
 
 
-# --- ResNet-50 from the learner's block ---------------------------------------------------------
+# --- where the bottleneck stops saving ------------------------------------------------------------
 
 
-def _stages(depth=50):
-    """[(in_channels, mid, out, stride)] of every bottleneck block of a ResNet (Table 1)."""
-    _, counts = models.RESNET_STAGES[depth]
-    blocks, channels = [], 64
-    for stage, count in enumerate(counts):
-        width = 64 * 2 ** stage
-        for index in range(count):
-            stride = 2 if stage > 0 and index == 0 else 1
-            out = width * models.BOTTLENECK_EXPANSION
-            blocks.append((channels, width, out, stride))
-            channels = out
-    return blocks
-
-
-@functools.cache
-def resnet50_expected(num_classes):
-    """{name: count}: ResNet-50's learnable numbers and the parts that name mistakes, by formula
-    (tests/test_checks.py checks it against models.resnet(50) counted by torch)."""
-    stem = cost.conv_params(3, 64, 7) + cost.batch_norm_params(64)
-    blocks = [cost.bottleneck_params(*block) for block in _stages()]
-    head = cost.linear_params(2048, num_classes)
-    norms = cost.batch_norm_params(64) + sum(
-        2 * cost.batch_norm_params(mid) + cost.batch_norm_params(out)
-        + (cost.batch_norm_params(out) if stride != 1 or c_in != out else 0)
-        for c_in, mid, out, stride in _stages())
-    first = _stages()[0]
-    return {"total": stem + sum(blocks) + head, "stem": stem, "head": head, "norms": norms,
-            "first_projection": cost.conv_params(first[0], first[2], 1)
-            + cost.batch_norm_params(first[2]),
-            "fc_bias": num_classes}
+def break_even_for(channels, basic_convs=2, with_1x1=True):
+    """The smallest inner width m at which a bottleneck on `channels` (1×1 to m, 3×3, 1×1 back)
+    needs at least the multiplications of a basic block (`basic_convs` 3×3 convolutions):
+    per position 2·C·m + 9·m² >= basic_convs·9·C²; the other arguments give known mistakes."""
+    target = basic_convs * 9 * channels * channels
+    mid = max(1, (math.isqrt(target // 9) if not with_1x1 else
+                  (math.isqrt(channels * channels + 9 * target) - channels) // 9))
+    def cost_of(m):
+        return (2 * channels * m if with_1x1 else 0) + 9 * m * m
+    while cost_of(mid) < target:
+        mid += 1
+    while mid > 1 and cost_of(mid - 1) >= target:
+        mid -= 1
+    return mid
 
 
 @learner_check
-def resnet50_params(resnet50_params, num_classes):
-    """The learner's count of ResNet-50's learnable numbers, built from their Bottleneck."""
-    item = f"resnet50_params({num_classes})"
-    got = call_learner(resnet50_params, num_classes, numpy_only=False, item="resnet50_params")
-    expected = resnet50_expected(num_classes)
-    total = expected["total"]
-    check_equal(got, total, item, [
-        (total - expected["first_projection"],
-         "the first block of stage 1 has no projection: it widens 64 channels to 256, so its "
-         "shortcut needs a 1×1 convolution and batch norm even with stride 1"),
-        (total - expected["norms"], "the batch norms' scales and shifts were left out"),
-        (total - expected["stem"], "the stem (7×7 convolution and its batch norm) was left out"),
-        (total - expected["head"], "the fully connected layer was left out"),
-        (total - expected["fc_bias"], "the fully connected layer has no bias"),
-        (total - expected["head"] + cost.linear_params(512, num_classes),
-         "the fully connected layer reads 512 features; the last stage outputs 4 × 512 = 2048"),
+def bottleneck_break_even(bottleneck_break_even, channels):
+    """The learner's inner width at which the bottleneck stops saving multiplications."""
+    item = f"bottleneck_break_even({channels})"
+    got = call_learner(bottleneck_break_even, channels, numpy_only=True,
+                       item="bottleneck_break_even")
+    expected = break_even_for(channels)
+    check_equal(got, expected, item, [
+        (expected - 1, f"you returned the widest inner width that still saves ({expected - 1}); "
+                       "the question asks for the first that no longer does"),
+        (break_even_for(channels, basic_convs=1), "the basic block was counted with one 3×3 "
+                                                  "convolution; it has two"),
+        (break_even_for(channels, with_1x1=False), "the two 1×1 convolutions were left out of "
+                                                   "the bottleneck's count"),
+        (expected + 1, "'no longer saves' starts where the two counts are equal, not after"),
     ])
