@@ -29,8 +29,8 @@ def _convs(counter):
 def _mlpconv_explain(missing, extra, learner_units):
     """A guess at why the learner's mlpconv holds other layers than it needs."""
     got = [dict(u.signature) for u in learner_units if kind(u.signature) == "conv"]
-    if got and all("bias" not in conv for conv in got):
-        return "The convolutions need their biases (bias=True, the default)."
+    if got and any("bias" not in conv for conv in got):
+        return "Every convolution keeps its bias (bias=True, the default)."
     if len(got) != 3:
         return f"An mlpconv block has three convolutions; yours has {len(got)}."
     kernels = sorted(conv["weight"][2:] for conv in got)
