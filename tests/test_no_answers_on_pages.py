@@ -1,5 +1,8 @@
 """No graded answer is printed in the book: no run of three consecutive lines of a solution cell's
-body (between BEGIN and END SOLUTION) appears in the code a built page shows."""
+body (between BEGIN and END SOLUTION) appears in the code a built page shows.
+
+A chapter may keep the package's listing of an idea it teaches in a collapsed dropdown titled
+"After the exercise: ..." (the issue allows it): code there is not counted as shown."""
 
 import html.parser
 import re
@@ -61,10 +64,25 @@ class _CodeText(html.parser.HTMLParser):
             self.blocks[-1] += data
 
 
+AFTER_THE_EXERCISE = re.compile(
+    r"<details\b[^>]*>\s*<summary\b[^>]*>(?:(?!</summary>).)*After the exercise.*?</details>",
+    re.S)
+
+
 def page_code(page):
+    """The code a page shows, without its collapsed "After the exercise" listings."""
     parser = _CodeText()
-    parser.feed(page.read_text(encoding="utf-8"))
+    parser.feed(AFTER_THE_EXERCISE.sub("", page.read_text(encoding="utf-8")))
     return [lines_of(block) for block in parser.blocks]
+
+
+def test_only_after_the_exercise_dropdowns_are_left_out(tmp_path):
+    code = "<pre>out = np.einsum('oc,nchw->nohw', w, x)</pre>"
+    page = tmp_path / "page.html"
+    page.write_text(f"<details class='sd-dropdown'><summary>After the exercise: the course's "
+                    f"conv1x1</summary>{code}</details>"
+                    f"<details><summary>Answer</summary>{code}</details>{code}")
+    assert len(page_code(page)) == 2
 
 
 def runs(lines):
