@@ -453,8 +453,9 @@ def mobilenet_v2(num_classes=1000):
 
 
 def channel_shuffle(x, groups):
-    """ShuffleNet's channel shuffle: deal the channels of `groups` groups out like cards, so that
-    each group of the next grouped convolution sees one channel from every group.
+    """ShuffleNet's channel shuffle: deal the channels of `groups` groups out like cards, one from
+    each group in turn, so that each group of the next grouped convolution sees channels from
+    every group (when a group holds at least `groups` channels; with fewer, from only some).
     Channel order g0c0, g0c1, g1c0, g1c1 -> g0c0, g1c0, g0c1, g1c1."""
     n, c, h, w = x.shape
     if c % groups:

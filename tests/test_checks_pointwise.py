@@ -74,6 +74,10 @@ def test_break_even_names_the_question_turned_round_and_k1():
     cheaper = pairs(lambda k, c: 1 / c + 1 / k**2 < 1)
     assert "cheaper" in failure(check.break_even, cheaper, 5, 8)
     assert "per-channel scaling" in failure(check.break_even, pairs(lambda k, c: c == 1), 5, 8)
+    # without the c_out = 1 pairs: with one output channel the depthwise half alone costs as
+    # much as the standard layer
+    assert "depthwise layer alone already costs as much as the standard layer" in failure(
+        check.break_even, pairs(lambda k, c: k == 1), 5, 8)
     assert "tuples" in failure(check.break_even, lambda mk, mc: [[1, 1]], 5, 8)
 
 

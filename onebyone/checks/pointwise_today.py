@@ -232,8 +232,9 @@ def break_even(break_even, max_k, max_c_out):
         why = ("\nWith k = 1 the depthwise layer is a per-channel scaling: it adds "
                "h·w·c_in multiplications to what is already a 1×1 layer.")
     elif missing and all(c == 1 for _, c in missing):
-        why = ("\nWith c_out = 1 the pointwise layer alone costs as much as the standard "
-               "layer divided by k², and the depthwise layer comes on top.")
+        why = ("\nWith c_out = 1 the depthwise layer alone already costs as much as the "
+               "standard layer (h·w·c_in·k² multiplications); the pointwise layer comes on "
+               "top.")
     raise CheckFailure(f"{item}: missing pairs {missing[:8]}{' ...' if len(missing) > 8 else ''}"
                        f"; pairs that should not be there {extra[:8]}"
                        f"{' ...' if len(extra) > 8 else ''}.{why}")
