@@ -4,9 +4,10 @@ import html
 import re
 import shutil
 
+import torch
 from books import minimal_book
 
-from onebyone import cost
+from onebyone import cost, models
 from onebyone.tools import book, sphinx_offline
 
 ROOT = book.ROOT
@@ -166,8 +167,6 @@ def test_built_pages_load_mathjax_from_the_site_and_nothing_from_a_cdn(built_boo
 def test_pointwise_chapter_shows_counts_and_generated_figure_texts(built_book):
     """The sixth chapter prints the counts the sources give, computed; its diagrams carry alt
     text and captions made from the modules (channel counts read from them)."""
-    from onebyone import models
-
     text = page_text("chapters/pointwise-today.html")
     v2 = cost.total_params(models.mobilenet_v2())
     assert f"The count is {v2:,} parameters" in text
@@ -178,6 +177,42 @@ def test_pointwise_chapter_shows_counts_and_generated_figure_texts(built_book):
     assert "a 3×3 depthwise convolution from 128 to 128 channels" in alts[0]
     assert "a 1×1 convolution from 144 to 24 channels (batch norm, linear)" in alts[2]
     assert raw.count("<figcaption") == 4
+
+
+def _mobilenet_v1_paper_cost(width_divisor=1):
+    """(weights without batch norm or biases, multiplications) of MobileNet v1 at 224×224 with
+    every layer's channels divided by `width_divisor`, from the formulas."""
+    channels, side = 32 // width_divisor, 112
+    weights = cost.conv_params(3, channels, 3)
+    mults = cost.conv_mults(side, side, 3, channels, 3)
+    for out, stride in models.MOBILENET_V1_LAYERS:
+        out //= width_divisor
+        side //= stride
+        weights += cost.separable_params(channels, out, 3)
+        mults += cost.separable_mults(side, side, channels, out, 3)
+        channels = out
+    return weights + channels * 1000, mults + channels * 1000
+
+
+def test_pointwise_chapter_numbers_the_review_asked_for(built_book):
+    """Review 11: SE's scaling counted, the released SqueezeNet's padded conv10, the slim
+    docstring's layers, the weights at α = 0.5 and the depthwise timing's two references."""
+    text = page_text("chapters/pointwise-today.html")
+    assert f"plus {64 * 14 * 14:,} to scale the input" in text
+    with torch.device("meta"):
+        released = models.squeezenet()
+        released[-1][1].padding = (1, 1)
+        assert f"{cost.total_mults(released, (3, 227, 227)) / 1e9:.3f} billion" in text
+    assert f"the {cost.conv_mults(112, 112, 3, 32, 3):,} counted here" in text
+    assert f"a 7×7 output gives {cost.conv_mults(7, 7, 1024, 1024, 3, groups=1024):,}" in text
+    full, half = _mobilenet_v1_paper_cost(), _mobilenet_v1_paper_cost(2)
+    assert round(half[1] / 1e6) == 149 and round(half[0] / 1e5) == 13   # the paper's Table 6
+    assert f"The weights fall less, {full[0] / half[0]:.2f} times" in text
+    blocks = sum(n for _, _, n, _ in models.MOBILENET_V2_STAGES)
+    assert f"its Table 2 adds up to {blocks} blocks" in text
+    assert "project them down again, to 24 and to 32" in text
+    assert "Stored channels last, the same layer took" in text
+    assert "as the count of numbers moved predicts" not in text
 
 
 def test_every_figure_on_a_chapter_shows_an_image_with_alt_text(built_book):

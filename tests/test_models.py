@@ -249,8 +249,9 @@ def test_mobilenet_v1_matches_the_formula_and_the_paper():
 
 
 def test_mobilenet_v2_matches_torchvision():
-    """torchvision's mobilenet_v2 documents 3,504,872 parameters and 0.301 GFLOPS (multiply-adds);
-    the paper 300M multiply-adds."""
+    """torchvision's mobilenet_v2 documents 3,504,872 parameters; its weight metadata gives 0.301
+    GFLOPS (multiply-adds); the paper 300M multiply-adds, the authors' slim README 3.47M
+    parameters (the count without batch norm)."""
     net = models.mobilenet_v2()
     assert cost.total_params(net) == 3_504_872
     mults = cost.total_mults(net, (3, 224, 224))
@@ -258,6 +259,9 @@ def test_mobilenet_v2_matches_torchvision():
     blocks = [m for m in net if isinstance(m, models.InvertedResidual)]
     assert len(blocks) == sum(n for _, _, n, _ in models.MOBILENET_V2_STAGES) == 17
     assert sum(b.residual for b in blocks) == 10
+    bn = sum(p.numel() for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)
+             for p in m.parameters())
+    assert round((cost.total_params(net) - bn) / 1e6, 2) == 3.47
 
 
 def test_inverted_residual_shapes_and_linear_projection():
@@ -283,6 +287,23 @@ def test_depthwise_half_never_mixes_channels_and_pointwise_never_looks_around():
         assert torch.count_nonzero(moved) == 1 and moved[3, 3] > 0
 
 
+def _groups_seen(channels, groups):
+    """For each group of the layer after a shuffle, the set of groups of the layer before it that
+    its channels come from."""
+    order = models.channel_shuffle(torch.arange(float(channels)).reshape(1, -1, 1, 1), groups)
+    size = channels // groups
+    old_group = (order.flatten() // size).long().tolist()  # old group of each shuffled channel
+    return [set(old_group[g * size:(g + 1) * size]) for g in range(groups)]
+
+
+def test_channel_shuffle_reaches_every_group_only_when_groups_are_wide_enough():
+    """Each new group sees every old group when a group holds at least `groups` channels
+    (ShuffleNet's 3 groups of 4 in the chapter; 2 of 3), but not with 4 groups of 2."""
+    assert all(seen == {0, 1, 2} for seen in _groups_seen(12, 3))
+    assert _groups_seen(6, 2) == [{0, 1}, {0, 1}]        # 0 3 1 | 4 2 5: not one from each
+    assert _groups_seen(8, 4) == [{0, 1}, {2, 3}, {0, 1}, {2, 3}]  # 0 2 | 4 6 | 1 3 | 5 7
+
+
 def test_channel_shuffle_and_channel_matrix():
     x = torch.arange(6.0).reshape(1, 6, 1, 1)
     assert models.channel_shuffle(x, 2).flatten().tolist() == [0, 3, 1, 4, 2, 5]
@@ -298,13 +319,26 @@ def test_channel_shuffle_and_channel_matrix():
 
 def test_squeezenet_matches_the_paper_and_torchvision():
     """SqueezeNet v1.0: 1,248,424 parameters (Iandola et al. 2016, Table 1; torchvision), 0.819
-    GFLOPS in torchvision's documentation; 13×13×512 before conv10."""
+    GFLOPS in torchvision's weight metadata; 13×13×512 before conv10."""
     net = models.squeezenet()
     assert cost.total_params(net) == 1_248_424
     assert round(cost.total_mults(net, (3, 224, 224)) / 1e9, 3) == 0.819
     assert net[:-1](torch.zeros(1, 3, 224, 224)).shape == (1, 512, 13, 13)
     fire = models.Fire(96, 16, 64, 64)
     assert fire(torch.zeros(1, 96, 5, 5)).shape == (1, 128, 5, 5)
+
+
+def test_squeezenet_at_227_as_the_released_caffe_file():
+    """The authors' Caffe file crops 227×227 (conv1 gives the paper's 111×111) and pads conv10 by
+    1: a 15×15 map where torchvision's has 13×13, i.e. (15² − 13²)·512·1000 more multiplications."""
+    net = models.squeezenet()
+    assert net[0](torch.zeros(1, 3, 227, 227)).shape[-1] == 111
+    assert net[0](torch.zeros(1, 3, 224, 224)).shape[-1] == 109
+    at_227 = cost.total_mults(net, (3, 227, 227))
+    net[-1][1].padding = (1, 1)
+    padded = cost.total_mults(net, (3, 227, 227))
+    assert padded - at_227 == (15 * 15 - 13 * 13) * 512 * 1000
+    assert round(padded / 1e9, 3) == 0.861 and round(at_227 / 1e9, 3) == 0.833
 
 
 def test_squeeze_excitation_is_two_linear_layers_on_pooled_channels():
