@@ -12,13 +12,8 @@ import json
 import os
 import warnings
 
-import nbformat
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import SaveCells
-
 from onebyone.tools.grading import feedback
 from onebyone.tools.grading.result import Result
-from onebyone.tools.grading.submissions import BadSubmissions
 
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
 ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score", "message"]
@@ -27,7 +22,7 @@ ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score"
 class Records:
     """The output folder `out` and the gradebook at `db_url`."""
 
-    def __init__(self, out, db_url, sources):
+    def __init__(self, out):
         self.out = out
         self.out.mkdir(parents=True, exist_ok=True)
         self.journal_path = out / "journal.jsonl"
@@ -40,19 +35,23 @@ class Records:
                     except ValueError:
                         continue  # a line cut short by a killed run: that result is redone
                     self.results[(result.student, result.assignment)] = result
-        for assignment, source in sources.items():
-            try:
-                _save_structure(db_url, assignment, source)
-            except RuntimeError as error:  # nbgrader: cells changed under existing submissions
-                raise BadSubmissions(
-                    f"the gradebook {db_url} holds {assignment!r} with other test cells "
-                    f"({error}); grade into a new --out or another --db-url") from None
-        self.gradebook = Gradebook(db_url)
         self.journal = open(self.journal_path, "a", encoding="utf-8")
+        self.gradebook = None
+
+    def open_gradebook(self, db_url, sources):
+        """The gradebook at `db_url`, made ready for `sources` (gradebook.py); raises
+        gradebook.GradebookError with a one-line reason when it cannot be used."""
+        from nbgrader.api import Gradebook
+
+        from onebyone.tools.grading import gradebook
+
+        gradebook.prepare(db_url, sources)
+        self.gradebook = Gradebook(db_url)
 
     def close(self):
         self.journal.close()
-        self.gradebook.close()
+        if self.gradebook is not None:
+            self.gradebook.close()
 
     def earlier(self, job):
         """The journal's result for this job if nothing changed since, else None."""
@@ -74,7 +73,12 @@ class Records:
         self.results[(result.student, result.assignment)] = result
 
     def _to_gradebook(self, result):
+        from nbgrader.api import MissingEntry
+
+        from onebyone.tools.grading.gradebook import lock_for_writing
+
         student, assignment = result.student, result.assignment
+        lock_for_writing(self.gradebook.db)  # another grader may add the same student now
         try:
             submission = self.gradebook.find_submission(assignment, student)
         except MissingEntry:
@@ -111,20 +115,3 @@ class Records:
                     item_rows.writerow([*key, item.grade_id, f"{item.score:g}",
                                         f"{item.max_score:g}", item.message])
 
-
-def _save_structure(db_url, assignment, source):
-    """The assignment's notebook and cells in the gradebook, with nbgrader's own SaveCells
-    (skipped when the gradebook already holds the same test cells and points)."""
-    wanted = {t.grade_id: t.points for t in source.tests()}
-    with Gradebook(db_url) as gradebook:
-        gradebook.update_or_create_assignment(assignment)
-        try:
-            notebook = gradebook.find_notebook(assignment, assignment)
-            if {c.name: c.max_score for c in notebook.grade_cells} == wanted:
-                return
-        except MissingEntry:
-            pass
-    notebook = nbformat.reads(source.text.decode("utf-8"), as_version=4)
-    resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
-                              "db_url": db_url}}
-    SaveCells().preprocess(notebook, resources)
