@@ -15,6 +15,7 @@ import json
 import os
 import pathlib
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,11 +31,23 @@ class ClusterError(Exception):
     """The cluster cannot grade this run (the message says why, in one line)."""
 
 
+def _probe(address):
+    """Fail at once on a refused TCP address (Dask's client would retry until its timeout)."""
+    host_port = address.removeprefix("tcp://")
+    if "://" in host_port or ":" not in host_port:
+        return
+    host, port = host_port.rsplit(":", 1)
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS):
+        pass
+
+
 def _client(scheduler):
     from distributed import Client
 
     where = {"scheduler_file": scheduler} if scheduler.endswith(".json") else {"address": scheduler}
     try:
+        if "address" in where:
+            _probe(scheduler)
         return Client(**where, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -88,14 +101,14 @@ class DaskEngine:
                                f"({type(error).__name__}: {error}); install onebyone[grade] "
                                "on every worker") from None
 
-    def _submit(self, job, run):
+    def _submit(self, job, name):
         task = dict(job)
         notebook = task.pop("notebook", None)
         if notebook is not None:
             task["data"] = pathlib.Path(notebook).read_bytes()
         return self.client.submit(cluster_worker.grade, task, self.sources, self.limits,
                                   self.hidden, self.fingerprint, pure=False,
-                                  key=f"onebyone-grade-{run}-{job['key'][:16]}")
+                                  key=name)
 
     def grade(self, pending, sources, on_result):
         """Grade `pending` on the cluster; call on_result(result) here for each (student,
@@ -105,22 +118,23 @@ class DaskEngine:
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
-        run, queue = uuid.uuid4().hex[:8], list(reversed(pending))
+        run, queue = uuid.uuid4().hex[:8], list(enumerate(pending))[::-1]
         window = max(16, 4 * self.threads)
         jobs, done = {}, set()
-        running = as_completed()
-        while queue and len(jobs) < window:
-            job = queue.pop()
-            future = self._submit(job, run)
+        running = as_completed(loop=self.client.loop)
+
+        def submit_next():
+            number, job = queue.pop()
+            future = self._submit(job, f"onebyone-grade-{run}-{number}")
             jobs[future.key] = job
             running.add(future)
+
+        while queue and len(jobs) < window:
+            submit_next()
         for future in running:
             job = jobs.pop(future.key)
             if queue:
-                following = queue.pop()
-                added = self._submit(following, run)
-                jobs[added.key] = following
-                running.add(added)
+                submit_next()
             try:
                 graded = future.result()
             except cluster_worker.WrongVersion as error:
