@@ -31,7 +31,8 @@ class CannotGrade(Exception):
 def source_files(course, assignment_ids=None):
     """{id: solutions/<id>/<id>.ipynb} of the course (limited to `assignment_ids`)."""
     return {path.stem: path for path in sorted((course / "solutions").glob("*/*.ipynb"))
-            if path.stem == path.parent.name and (not assignment_ids or path.stem in assignment_ids)}
+            if path.stem == path.parent.name
+            and (not assignment_ids or path.stem in assignment_ids)}
 
 
 def sources_of(course, assignment_ids=None):
