@@ -118,12 +118,14 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
 
     book = records.Records(out)
     pending = [job for job in found if regrade or book.earlier(job) is None]
+    if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
+        _gradebook_step(lambda gradebook: gradebook.check(db_url))
     engine = None
     try:
         if pending:
             engine = start_engine(scheduler, jobs, course, assignment_ids, limits, hidden)
         sources = sources_of(course, assignment_ids)
-        _open_gradebook(book, db_url, sources)
+        _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
         bar = progress.Progress(len(found), stream)
         waiting = {id(job) for job in pending}
         for job in found:
@@ -147,11 +149,12 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     return 0 if all(r.normal for r in results) else 1
 
 
-def _open_gradebook(book, db_url, sources):
+def _gradebook_step(step):
+    """step(the gradebook module), its GradebookError told as CannotGrade."""
     from onebyone.tools.grading import gradebook
 
     try:
-        book.open_gradebook(db_url, sources)
+        step(gradebook)
     except gradebook.GradebookError as error:
         raise CannotGrade(str(error)) from None
 

@@ -27,6 +27,7 @@ from nbgrader import dbutil
 from nbgrader.api import Base, Course, Gradebook, MissingEntry
 from nbgrader.preprocessors.savecells import SaveCells
 
+CONNECT_SECONDS = 15
 COURSE_ID = "default_course"  # the course id nbgrader's Gradebook uses unless told otherwise
 # One advisory lock key for every onebyone grader of a database (a 64-bit signed integer).
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"onebyone gradebook").digest()[:8], "big", signed=True)
@@ -74,15 +75,18 @@ def _one_line(error):
 
 def _engine(db_url):
     try:
-        engine = sqlalchemy.create_engine(db_url, future=True)
+        postgres = sqlalchemy.engine.make_url(db_url).get_backend_name() == "postgresql"
+        # a host that drops packets would otherwise keep the run waiting for minutes
+        extra = {"connect_args": {"connect_timeout": CONNECT_SECONDS}} if postgres else {}
+        engine = sqlalchemy.create_engine(db_url, future=True, **extra)
+    except sqlalchemy.exc.NoSuchModuleError:  # before ArgumentError, its base
+        scheme = db_url.split(":", 1)[0]
+        raise GradebookError(f"{shown(db_url)}: unknown database kind {scheme!r}; use "
+                             "sqlite:///FILE or postgresql://user@host/database") from None
     except sqlalchemy.exc.ArgumentError as error:
         raise GradebookError(f"{shown(db_url)} is not a database URL ({_one_line(error)}); "
                              "e.g. sqlite:///gradebook.db or "
                              "postgresql://user@host/database") from None
-    except sqlalchemy.exc.NoSuchModuleError:
-        scheme = db_url.split(":", 1)[0]
-        raise GradebookError(f"{shown(db_url)}: unknown database kind {scheme!r}; use "
-                             "sqlite:///FILE or postgresql://user@host/database") from None
     except ImportError as error:
         raise GradebookError(f"{shown(db_url)}: the database driver is not installed "
                              f"({error})") from None
@@ -90,16 +94,17 @@ def _engine(db_url):
 
 
 @contextlib.contextmanager
-def _exclusive(engine, db_url):
+def _exclusive(engine, db_url, lock=True):
     """Hold the graders' lock on this database (PostgreSQL; SQLite has one writer anyway). The
     first connection also proves the database can be reached, before any grading."""
+    lock = lock and engine.dialect.name == "postgresql"
     try:
         connection = engine.connect()
     except sqlalchemy.exc.SQLAlchemyError as error:
         raise GradebookError(f"cannot reach the gradebook {shown(db_url)}: "
                              f"{_one_line(error)}") from None
     with connection:
-        if engine.dialect.name == "postgresql":
+        if lock:
             # a session lock, held across the transactions below (and freed if we die)
             connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"),
                                {"key": LOCK_KEY})
@@ -107,7 +112,7 @@ def _exclusive(engine, db_url):
         try:
             yield
         finally:
-            if engine.dialect.name == "postgresql":
+            if lock:
                 connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"),
                                    {"key": LOCK_KEY})
                 connection.commit()
@@ -173,6 +178,17 @@ def _fill(db_url, sources):
     except sqlalchemy.exc.OperationalError as error:
         raise GradebookError(f"the gradebook {shown(db_url)} failed: "
                              f"{_one_line(error)}") from None
+    finally:
+        engine.dispose()
+
+
+def check(db_url):
+    """Raise GradebookError unless the database at `db_url` can be reached (a quick look,
+    before any worker starts)."""
+    engine = _engine(db_url)
+    try:
+        with _exclusive(engine, db_url, lock=False):
+            pass
     finally:
         engine.dispose()
 
