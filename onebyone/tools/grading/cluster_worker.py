@@ -59,7 +59,11 @@ def _scratch():
 def _sources_folder(sources):
     """The source notebooks {id: (source bytes, release bytes or None)} as a course folder
     (solutions/ and exercises/), written once per set of sources."""
-    digest = hashlib.sha256(repr(sorted(sources.items())).encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for assignment, (source, release) in sorted(sources.items()):
+        for part in (assignment.encode(), source, release or b""):
+            digest.update(len(part).to_bytes(8, "big") + part)
+    digest = digest.hexdigest()[:16]
     folder = pathlib.Path(_scratch()) / f"sources-{digest}"
     if not folder.is_dir():
         partial = folder.with_name(folder.name + f".{uuid.uuid4().hex}")

@@ -78,7 +78,9 @@ class Records:
         from onebyone.tools.grading.gradebook import lock_for_writing
 
         student, assignment = result.student, result.assignment
-        lock_for_writing(self.gradebook.db)  # another grader may add the same student now
+        # another grader of a shared gradebook may add the same student at this moment: look
+        # and add while holding the graders' lock (each commit of nbgrader's frees it)
+        lock_for_writing(self.gradebook.db)
         try:
             submission = self.gradebook.find_submission(assignment, student)
         except MissingEntry:
@@ -86,9 +88,13 @@ class Records:
                 self.gradebook.find_student(student)
             except MissingEntry:
                 self.gradebook.add_student(student)
-            with warnings.catch_warnings():  # nbgrader's add_submission warns about autoflush
-                warnings.simplefilter("ignore")
-                submission = self.gradebook.add_submission(assignment, student)
+                lock_for_writing(self.gradebook.db)
+            try:
+                submission = self.gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                with warnings.catch_warnings():  # nbgrader's add_submission warns (autoflush)
+                    warnings.simplefilter("ignore")
+                    submission = self.gradebook.add_submission(assignment, student)
         grades = {grade.cell.name: grade for notebook in submission.notebooks
                   for grade in notebook.grades}
         for item in result.items:
