@@ -155,7 +155,7 @@ def run(repeats=3, nbgrader_repeats=1):
                 folder, work, repeats, "--scheduler", dask.address)
         load_after = os.getloadavg()[0]
         one_job, two_jobs = runs["--jobs 1"], runs["--jobs 2"]
-        blank = {"whole run s": "", "grading phase s": "", "s per submission": "",
+        blank = {"what": "", "whole run s": "", "grading phase s": "", "s per submission": "",
                  "whole run vs --jobs 1": "", "grading vs --jobs 1": "", "vs --jobs 2": ""}
         rows = [{**blank, "what": "floor: a Python process importing numpy and torch",
                  "whole run s": f"{floor:.2f}"},

@@ -118,13 +118,15 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
 
     book = records.Records(out)
     pending = [job for job in found if regrade or book.earlier(job) is None]
+    # only the assignments submitted here are read (and saved to the gradebook)
+    present = sorted({job["assignment"] for job in found} & set(files)) or ["(none)"]  # none
     if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
         _gradebook_step(lambda gradebook: gradebook.check(db_url))
     engine = None
     try:
         if pending:
-            engine = start_engine(scheduler, jobs, course, assignment_ids, limits, hidden)
-        sources = sources_of(course, assignment_ids)
+            engine = start_engine(scheduler, jobs, course, present, limits, hidden)
+        sources = sources_of(course, present)
         _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
         bar = progress.Progress(len(found), stream)
         waiting = {id(job) for job in pending}
