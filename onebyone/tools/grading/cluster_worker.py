@@ -14,10 +14,12 @@ fingerprint that is part of every result's key): a result must not depend on whi
 graded it.
 """
 
+import atexit
 import functools
 import hashlib
 import multiprocessing.connection
 import pathlib
+import shutil
 import socket
 import subprocess
 import sys
@@ -52,8 +54,17 @@ def check_version(wanted):
 
 @functools.cache
 def _scratch():
-    """This worker's folder for source notebooks and submissions in transit."""
-    return tempfile.mkdtemp(prefix="onebyone-dask-worker-")
+    """This worker's folder for source notebooks and submissions in transit: inside the
+    worker's own local directory (Dask's --local-directory), removed when the worker stops."""
+    from distributed import get_worker
+
+    try:
+        base = get_worker().local_directory
+    except ValueError:  # not in a Dask worker (a direct call)
+        base = None
+    folder = tempfile.mkdtemp(prefix="onebyone-", dir=base)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def _sources_folder(sources):
