@@ -11,7 +11,7 @@ import grading_samples as samples
 import pytest
 from nbgrader.api import Gradebook
 
-from onebyone.tools import cli
+from onebyone.tools import cli, environment
 from onebyone.tools.grading import submissions
 
 A = "one-by-one"
@@ -51,7 +51,7 @@ def test_a_killed_run_resumes_without_losing_or_redoing_grades(tmp_path):
     notebooks = small_class(folder, 8)
     command = [sys.executable, "-m", "onebyone.tools.cli", "grade", str(folder), "--out", str(out),
                "--jobs", "1"]
-    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+    env = environment.with_env_bin()
     run = subprocess.Popen(command, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
