@@ -27,7 +27,7 @@ class Records:
         self.out.mkdir(parents=True, exist_ok=True)
         self.journal_path = out / "journal.jsonl"
         self.results = {}
-        self.sources = sources
+        self.sources = {}  # set by open_gradebook: the feedback pages link to their tasks
         if self.journal_path.exists():
             with open(self.journal_path, encoding="utf-8") as journal:
                 for line in journal:
@@ -48,6 +48,7 @@ class Records:
 
         gradebook.prepare(db_url, sources)
         self.gradebook = Gradebook(db_url)
+        self.sources = sources
 
     def close(self):
         self.journal.close()
