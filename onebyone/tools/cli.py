@@ -61,8 +61,9 @@ def _grade(args):
     try:
         return batch.grade(args.submissions, args.out, jobs=args.jobs,
                            assignment_ids=args.assignment, db_url=args.db_url, limits=limits,
-                           course=args.course.resolve(), regrade=args.regrade)
-    except submissions.BadSubmissions as error:
+                           course=args.course.resolve(), regrade=args.regrade,
+                           scheduler=args.scheduler)
+    except (submissions.BadSubmissions, batch.CannotGrade) as error:
         return _fail(f"grade: {error}")
 
 
@@ -121,6 +122,10 @@ def _parser():
                        help="address-space cap of a submission's process (default %(default)s)")
     grade.add_argument("--course", type=pathlib.Path, default=course, metavar="DIR",
                        help="course folder holding solutions/ (default: %(default)s)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the workers of this Dask cluster instead of --jobs local "
+                            "workers: the scheduler's address (tcp://host:8786) or the JSON "
+                            "file of `dask scheduler --scheduler-file`")
     grade.add_argument("--regrade", action="store_true",
                        help="grade everything again, even submissions unchanged since a "
                             "recorded run")

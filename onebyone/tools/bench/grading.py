@@ -1,11 +1,12 @@
-"""Grading a class: `onebyone grade --jobs 1` vs `--jobs 2` vs plain `nbgrader autograde` on the
-same submissions, and the start-up costs that dominate grading one notebook.
+"""Grading a class with `onebyone grade`: the fixed cost of a run, a class of 40 with --jobs 1
+and --jobs 2, the same class on a local Dask cluster of two workers, and, on paper from the
+measured cost per submission, a MOOC-sized run on many worker cores.
 
-The class: every assignment in solutions/ for enough students to make about 20 submissions (set
-ONEBYONE_BENCH_STUDENTS=20 for a class of 20 × every assignment; plain nbgrader then takes
-minutes per run), four in five honest (the instructor's solutions in the released notebook), one
-in five with one function left as the released stub. Each command runs as a fresh process, as an
-instructor would run it; times are medians of several runs.
+The class: the assignments of solutions/ in turn, 40 submissions, four in five honest (the
+instructor's solutions in the released notebook), one in five with one function left as the
+released stub. Each command runs as a fresh process, as an instructor would run it, into a fresh
+output folder; times are medians of several runs. Plain `nbgrader autograde` on the same class
+takes minutes: set ONEBYONE_BENCH_NBGRADER=1 to measure it too.
 """
 
 import os
@@ -24,8 +25,10 @@ from nbgrader import utils
 from onebyone.tools import environment
 from onebyone.tools.grading import batch
 
-TITLE = "Grading a class with onebyone grade and with plain nbgrader (medians, seconds)"
-STUDENTS = os.environ.get("ONEBYONE_BENCH_STUDENTS")  # default: about 20 submissions
+TITLE = "Grading a class with onebyone grade (medians, seconds)"
+CLASS_SIZE = 40
+MOOC_SUBMISSIONS = 50_000
+MOOC_CORES = (10, 100, 1000)
 BIN = environment.env_bin()
 ROOT = batch.ROOT
 
@@ -49,32 +52,31 @@ def honest_notebook(assignment, course=ROOT, leave_stub=None):
     return notebook
 
 
-def make_class(folder, students=None, course=ROOT):
-    """Write the class into `folder` (nbgrader's submitted layout); returns the count."""
-    count, assignments = 0, batch.sources_of(course)
-    students = students or int(STUDENTS or -(-20 // max(len(assignments), 1)))
+def make_class(folder, count=CLASS_SIZE, course=ROOT):
+    """Write `count` submissions into `folder` (nbgrader's submitted layout), the assignments in
+    turn; returns the count."""
+    assignments = list(batch.source_files(course))
+    stubs = {}
     for assignment in assignments:
         release = nbformat.read(course / "exercises" / assignment / f"{assignment}.ipynb", 4)
-        stubs = [c.metadata.nbgrader["grade_id"] for c in release.cells
-                 if c.cell_type == "code" and utils.is_solution(c)]
-        for i in range(students):
-            stub = stubs[i // 5 % len(stubs)] if i % 5 == 4 and stubs else None
-            notebook = honest_notebook(assignment, course, leave_stub=stub)
-            where = folder / f"student{i:02d}" / assignment
-            where.mkdir(parents=True, exist_ok=True)
-            nbformat.write(notebook, where / f"{assignment}.ipynb")
-            count += 1
+        stubs[assignment] = [c.metadata.nbgrader["grade_id"] for c in release.cells
+                             if c.cell_type == "code" and utils.is_solution(c)]
+    for i in range(count):
+        assignment, student = assignments[i % len(assignments)], i // len(assignments)
+        ids = stubs[assignment]
+        stub = ids[student // 5 % len(ids)] if student % 5 == 4 and ids else None
+        notebook = honest_notebook(assignment, course, leave_stub=stub)
+        where = folder / f"student{student:02d}" / assignment
+        where.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, where / f"{assignment}.ipynb")
     return count
-
-
-def _env():
-    return environment.with_env_bin()
 
 
 def _run(command, cwd=None):
     """(seconds, stderr) of a command that must succeed (exit 1: some submission failed)."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=environment.with_env_bin(), capture_output=True,
+                          text=True)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stderr[-2000:]}")
@@ -85,12 +87,12 @@ def _timed(command, cwd=None):
     return _run(command, cwd)[0]
 
 
-def onebyone_run(folder, jobs, work):
+def onebyone_run(folder, work, *options):
     """(whole run, grading phase) seconds of `onebyone grade` in a fresh output folder. The
-    grading phase (from the run's summary) is what --jobs spreads over the cores; the rest is
-    the fixed cost of imports and a new gradebook."""
+    grading phase (from the run's summary) is what the engine spreads over its workers; the
+    rest is the fixed cost of imports and a new gradebook."""
     out = pathlib.Path(tempfile.mkdtemp(dir=work))
-    seconds, stderr = _run([BIN / "onebyone", "grade", folder, "--out", out, "--jobs", str(jobs)])
+    seconds, stderr = _run([BIN / "onebyone", "grade", folder, "--out", out, *options])
     found = re.search(r"unchanged since an earlier run\) in ([0-9.]+) s", stderr)
     return seconds, float(found.group(1)) if found else float("nan")
 
@@ -103,7 +105,7 @@ def nbgrader_course(work, folder):
     for assignment in batch.sources_of(ROOT):
         shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
         subprocess.run([BIN / "nbgrader", "generate_assignment", assignment, "--force"],
-                       cwd=course, env=_env(), capture_output=True, check=True)
+                       cwd=course, env=environment.with_env_bin(), capture_output=True, check=True)
     shutil.copytree(folder, course / "submitted")
     return course
 
@@ -118,81 +120,69 @@ def nbgrader_run(course):
     return total
 
 
-def startup_costs(work, repeats):
-    """Median seconds to start each thing a grader needs before a student's first cell runs."""
-    from jupyter_client.manager import KernelManager
-
-    from onebyone.tools.grading import agent, remote, sandbox
-
-    def python_with_torch():
-        _timed([sys.executable, "-c", "import numpy, torch"])
-
-    def jupyter_kernel():
-        manager = KernelManager(kernel_name="python3")
-        manager.start_kernel()
-        client = manager.client()
-        client.start_channels()
-        client.wait_for_ready(timeout=120)
-        client.execute_interactive("import numpy, torch", timeout=120)
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-
-    agent.warm_up()
-    notebook = work / "startup.ipynb"
-    nbformat.write(honest_notebook(next(iter(batch.sources_of(ROOT)))), notebook)
-
-    def sandbox_child():
-        child = sandbox.Child(str(notebook), "startup.ipynb", sandbox.Limits(), [str(ROOT)])
-        session = remote.Session(child, time.monotonic() + 60, 1 << 26)
-        session.run_cell("import numpy, torch")
-        child.stop()
-
-    costs = {
-        "python process + import numpy, torch": python_with_torch,
-        "jupyter kernel start + import numpy, torch (nbgrader: per notebook)": jupyter_kernel,
-        "sandbox child: fork, fence, shell, first cell (onebyone: per submission)": sandbox_child,
-    }
-    return {name: statistics.median(_seconds(action) for _ in range(repeats))
-            for name, action in costs.items()}
+def _floor():
+    """A Python process importing numpy and torch: what any grader pays before grading."""
+    return _timed([sys.executable, "-c", "import numpy, torch"])
 
 
-def _seconds(action):
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+def _median_run(folder, work, repeats, *options):
+    measured = [onebyone_run(folder, work, *options) for _ in range(repeats)]
+    return (statistics.median(m[0] for m in measured),
+            statistics.median(m[1] for m in measured))
 
 
-def run(repeats=3, nbgrader_repeats=2):
+def _clock(seconds):
+    hours, rest = divmod(int(round(seconds)), 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+
+
+def run(repeats=3, nbgrader_repeats=1):
+    from onebyone.tools.grading import cluster
+
+    load_before = os.getloadavg()[0]
     work = pathlib.Path(tempfile.mkdtemp(prefix="onebyone-bench-grading-"))
     try:
-        folder, empty = work / "submitted", work / "empty"
-        empty.mkdir()
+        folder, one = work / "submitted", work / "one"
         count = make_class(folder)
-        # a run's fixed cost (imports, a new gradebook), measured on an empty folder: what is
-        # left of a run's time is the grading, which --jobs spreads over the cores
-        fixed = statistics.median(onebyone_run(empty, 1, work)[0] for _ in range(repeats))
-        runs = {}
-        for jobs in (1, 2):
-            measured = [onebyone_run(folder, jobs, work) for _ in range(repeats)]
-            runs[f"onebyone grade --jobs {jobs}"] = (statistics.median(m[0] for m in measured),
-                                                     statistics.median(m[1] for m in measured))
-        course = nbgrader_course(work, folder)
-        plain = statistics.median(nbgrader_run(course) for _ in range(nbgrader_repeats))
-        base = runs["onebyone grade --jobs 1"][1]
-        blank = {"whole run s": "", "grading phase s": "", "s per submission": "",
-                 "grading speed-up vs jobs 1": "", "whole run vs nbgrader": ""}
-        rows = [{"what": f"{name} ({count} submissions)", "whole run s": f"{total:.1f}",
-                 "grading phase s": f"{grading:.1f}", "s per submission": f"{grading / count:.3f}",
-                 "grading speed-up vs jobs 1": f"{base / grading:.2f}x",
-                 "whole run vs nbgrader": f"{plain / total:.2f}x faster"}
-                for name, (total, grading) in runs.items()]
-        rows.append({**blank, "what": f"nbgrader autograde, plain ({count} submissions)",
-                     "whole run s": f"{plain:.1f}", "s per submission": f"{plain / count:.3f}",
-                     "whole run vs nbgrader": "1.00x"})
-        costs = {"onebyone grade on an empty folder (fixed cost of a run)": fixed,
-                 **startup_costs(work, repeats)}
-        rows += [{**blank, "what": f"start-up: {name}", "whole run s": f"{seconds:.3f}"}
-                 for name, seconds in costs.items()]
+        make_class(one, count=1)
+        floor = statistics.median(_floor() for _ in range(repeats))
+        fixed = statistics.median(onebyone_run(one, work, "--jobs", "1")[0]
+                                  for _ in range(repeats))
+        runs = {f"--jobs {jobs}": _median_run(folder, work, repeats, "--jobs", str(jobs))
+                for jobs in (1, 2)}
+        with cluster.LocalCluster(work / "dask", workers=2) as dask:
+            runs["--scheduler (local Dask cluster, 2 workers x 1 thread)"] = _median_run(
+                folder, work, repeats, "--scheduler", dask.address)
+        load_after = os.getloadavg()[0]
+        one_job, two_jobs = runs["--jobs 1"], runs["--jobs 2"]
+        blank = {"what": "", "whole run s": "", "grading phase s": "", "s per submission": "",
+                 "whole run vs --jobs 1": "", "grading vs --jobs 1": "", "vs --jobs 2": ""}
+        rows = [{**blank, "what": "floor: a Python process importing numpy and torch",
+                 "whole run s": f"{floor:.2f}"},
+                {**blank, "what": "fixed cost: onebyone grade on 1 submission, new gradebook",
+                 "whole run s": f"{fixed:.2f}"}]
+        for name, (total, grading) in runs.items():
+            rows.append({"what": f"onebyone grade {name}, class of {count}",
+                         "whole run s": f"{total:.1f}", "grading phase s": f"{grading:.1f}",
+                         "s per submission": f"{grading / count:.3f}",
+                         "whole run vs --jobs 1": f"{one_job[0] / total:.2f}x",
+                         "grading vs --jobs 1": f"{one_job[1] / grading:.2f}x",
+                         "vs --jobs 2": "" if name.startswith("--jobs") else
+                         f"whole {two_jobs[0] / total:.2f}x, grading {two_jobs[1] / grading:.2f}x"})
+        if os.environ.get("ONEBYONE_BENCH_NBGRADER"):
+            course = nbgrader_course(work, folder)
+            plain = statistics.median(nbgrader_run(course) for _ in range(nbgrader_repeats))
+            rows.append({**blank, "what": f"plain nbgrader autograde, class of {count}",
+                         "whole run s": f"{plain:.1f}", "s per submission": f"{plain / count:.3f}",
+                         "whole run vs --jobs 1": f"{one_job[0] / plain:.2f}x"})
+        per_core = one_job[1] / count  # one worker core's seconds per submission
+        for cores in MOOC_CORES:
+            seconds = fixed + MOOC_SUBMISSIONS * per_core / cores
+            rows.append({**blank, "what": f"on paper: {MOOC_SUBMISSIONS:,} submissions on "
+                                          f"{cores:,} worker cores ({per_core:.3f} s each)",
+                         "whole run s": f"{seconds:.0f}", "grading phase s": _clock(seconds)})
+        rows.append({**blank, "what": f"machine: {os.cpu_count()} cores, load average "
+                                      f"{load_before:.1f} before, {load_after:.1f} after"})
         return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)

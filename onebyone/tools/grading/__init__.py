@@ -11,13 +11,37 @@ One idea per module:
 - static.py       the grader's own reading of the student's source (torch / onebyone use);
 - runner.py       grade one submission: run its plan, score each test cell;
 - records.py      gradebook, journal, feedback pages and CSV tables (main process only);
+- gradebook.py    the nbgrader gradebook made ready (tables, stamp, cells), safe to share;
 - feedback.py     the feedback page; progress.py the progress bar;
-- batch.py        the whole class: workers side by side, restartable.
+- batch.py        the whole class: hands it to an engine, records the results, restartable;
+- pool.py         the local engine: worker processes on this machine (`--jobs`);
+- cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker.
 """
 
+import importlib.util
 import sys
 
 # nbformat imports jsonschema, which compiles ~40 grammars of the optional package
 # rfc3987_syntax at import time (about 7 s on a 2-core machine) to validate IRI formats that no
 # notebook schema uses. Declaring that optional package absent skips it.
 sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _nbgrader_without_its_server_extensions():
+    """Make `import nbgrader.api` (and .utils, .preprocessors) skip nbgrader's package __init__,
+    which loads its Jupyter server extensions (jupyter_server, the exchange, the formgrader's
+    web handlers): measured, the largest import of a grading run, in the main process and in
+    every worker, for code a run never calls. The package is registered bare, with its
+    version; its modules load from its folder as usual. A process that imported nbgrader
+    already keeps it as it is."""
+    if "nbgrader" in sys.modules:
+        return
+    spec = importlib.util.find_spec("nbgrader")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package = importlib.util.module_from_spec(spec)  # not executed: no server extensions
+    sys.modules["nbgrader"] = package
+    package.__version__ = importlib.import_module("nbgrader._version").__version__
+
+
+_nbgrader_without_its_server_extensions()

@@ -1,62 +1,53 @@
-"""Grade a whole class: find the submissions, grade them side by side in worker processes, and
-record each result in the main process as soon as it arrives (one writer for the gradebook).
+"""Grade a whole class: find the submissions, hand them to an engine, and record each result in
+the main process as soon as it arrives (one writer for the gradebook, journal, tables, feedback).
 
-A worker is forked from this process with numpy, torch and IPython already imported; for each
-submission it forks a sandboxed child of its own (sandbox.py), so no submission pays for the
-imports and none can disturb another.
+Two engines grade the same way (a warm worker forks a sandboxed child per submission):
+- pool.py, the default: worker processes on this machine (`--jobs`);
+- cluster.py: the workers of a Dask cluster (`--scheduler ADDRESS`).
+The engine starts first, so its workers warm up while the gradebook is prepared; no submission is
+graded before the gradebook is known to work.
 """
 
-import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import pathlib
 import shutil
 import sys
 import time
-from concurrent.futures.process import BrokenProcessPool
 
 from onebyone.tools import environment
-from onebyone.tools.grading import (
-    agent,
-    plan,
-    progress,
-    records,
-    result,
-    runner,
-    sandbox,
-    submissions,
-)
+from onebyone.tools.grading import progress, records, result, sandbox, submissions
 
 ROOT = environment.course_root()
-_WORKER = {}  # what each worker process grades with (set by _start_worker)
+
+
+class CannotGrade(Exception):
+    """The run cannot start: the gradebook or the cluster cannot be used (one line says why)."""
+
+
+def source_files(course, assignment_ids=None):
+    """{id: solutions/<id>/<id>.ipynb} of the course (limited to `assignment_ids`)."""
+    return {path.stem: path for path in sorted((course / "solutions").glob("*/*.ipynb"))
+            if path.stem == path.parent.name
+            and (not assignment_ids or path.stem in assignment_ids)}
 
 
 def sources_of(course, assignment_ids=None):
     """{id: plan.Source} for solutions/<id>/<id>.ipynb (with its release, for checksums)."""
-    found = {}
-    for path in sorted((course / "solutions").glob("*/*.ipynb")):
-        if path.stem == path.parent.name and (not assignment_ids or path.stem in assignment_ids):
-            release = course / "exercises" / path.stem / path.name
-            found[path.stem] = plan.Source(path, release)
-    return found
+    from onebyone.tools.grading import plan
+
+    return {assignment: plan.Source(path, course / "exercises" / assignment / path.name)
+            for assignment, path in source_files(course, assignment_ids).items()}
 
 
-def _start_worker(sources, limits, hidden):
-    _WORKER.update(sources=sources, limits=limits, hidden=hidden)
-
-
-def _grade_in_worker(job):
-    return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"], _WORKER["hidden"])
-
-
-def _key(job, sources, limits, code):
+def _key(job, source_bytes, limits, code):
     """The content key: the notebook's bytes, its source, the limits and the package's code."""
-    source = sources.get(job["assignment"])
+    source = source_bytes.get(job["assignment"])
     extra = json.dumps({"code": code, "limits": dataclasses.asdict(limits),
-                        "source": hashlib.sha256(source.text).hexdigest() if source else None,
+                        "source": hashlib.sha256(source).hexdigest() if source else None,
                         "problem": job.get("problem"), "notes": job.get("notes")},
                        sort_keys=True)
     notebook = job.get("notebook")
@@ -69,54 +60,39 @@ def _sqlite_file(db_url):
     return None
 
 
-def _grade_all(pending, jobs, sources, limits, hidden, on_result):
-    """Grade `pending` in `jobs` workers; call on_result(result) for each in the main process.
-    If a worker dies (it should not: student code runs in its own child), the unfinished ones
-    are retried once in a new pool, then recorded as a grader error."""
-    attempts = {id(job): 0 for job in pending}
-    agent.warm_up()  # before the workers are forked: they inherit the imports
-    while pending:
-        context = multiprocessing.get_context("fork")
-        retry = []
-        with concurrent.futures.ProcessPoolExecutor(
-                max_workers=jobs, mp_context=context, initializer=_start_worker,
-                initargs=(sources, limits, hidden)) as pool:
-            futures = {pool.submit(_grade_in_worker, job): job for job in pending}
-            for future in concurrent.futures.as_completed(futures):
-                job = futures[future]
-                try:
-                    on_result(future.result())
-                except BrokenProcessPool:
-                    attempts[id(job)] += 1
-                    if attempts[id(job)] < 2:
-                        retry.append(job)
-                    else:
-                        source = sources.get(job["assignment"])
-                        on_result(result.Result(
-                            job["student"], job["assignment"], job["key"],
-                            result.Status.GRADER_ERROR, items=[],
-                            notes=["the grading worker died twice on this submission"],
-                            max_score=source.max_score() if source else 0.0))
-        pending = retry
+def start_engine(scheduler, jobs, course, assignment_ids, limits, hidden):
+    """The engine that grades this run's submissions, started (its workers warming up)."""
+    if scheduler:
+        from onebyone.tools.grading import cluster
+
+        try:
+            return cluster.DaskEngine(scheduler, course, assignment_ids, limits, hidden)
+        except cluster.ClusterError as error:
+            raise CannotGrade(str(error)) from None
+    from onebyone.tools.grading import pool
+
+    return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits,
+                          hidden)
 
 
 def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=None,
-          course=ROOT, regrade=False, stream=None):
-    """Grade every submission under `submitted` (folder or .zip) into `out`. Returns the
-    process exit code: 0 when every submission was graded normally, 1 otherwise."""
+          course=ROOT, regrade=False, stream=None, scheduler=None):
+    """Grade every submission under `submitted` (folder or .zip) into `out`, on this machine
+    (`jobs` workers) or on the Dask cluster at `scheduler`. Returns the process exit code: 0 when
+    every submission was graded normally, 1 otherwise."""
     stream = stream or sys.stderr
     limits = limits or sandbox.Limits()
     jobs = jobs or os.cpu_count() or 1
     out = pathlib.Path(out).resolve()
     submitted = pathlib.Path(submitted).resolve()
     db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
-    sources = sources_of(course)
-    unknown = sorted(set(assignment_ids or ()) - set(sources))
+    files = source_files(course)
+    unknown = sorted(set(assignment_ids or ()) - set(files))
     if unknown:
         raise submissions.BadSubmissions(
-            f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(sources)}")
+            f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(files)}")
     if assignment_ids:
-        sources = {k: v for k, v in sources.items() if k in assignment_ids}
+        files = {k: v for k, v in files.items() if k in assignment_ids}
 
     skipped = []
     if submitted.is_file() and submitted.suffix == ".zip":
@@ -132,33 +108,43 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
 
     found = submissions.find(root, assignment_ids)
     code = result.code_fingerprint()
+    source_bytes = {assignment: path.read_bytes() for assignment, path in files.items()}
     for job in found:
-        job["key"] = _key(job, sources, limits, code)
+        job["key"] = _key(job, source_bytes, limits, code)
     # hidden from student code: this course and the one the package comes from (their
     # solutions), the output, the submissions (see sandbox.py for what stays visible)
     hidden = [str(course.resolve()), str(environment.source_checkout() or course), str(out),
               str(root), str(submitted), _sqlite_file(db_url)]
 
-    book = records.Records(out, db_url, sources)
-    bar = progress.Progress(len(found), stream)
-    start = time.monotonic()
-    pending = []
-    for job in found:
-        earlier = None if regrade else book.earlier(job)
-        if earlier is not None:
-            bar.update(earlier, reused=True)
-        else:
-            pending.append(job)
-
-    def on_result(graded):
-        book.record(graded, graded.assignment in sources)
-        bar.update(graded)
-
+    book = records.Records(out)
+    pending = [job for job in found if regrade or book.earlier(job) is None]
+    # only the assignments submitted here are read (and saved to the gradebook)
+    present = sorted({job["assignment"] for job in found} & set(files)) or ["(none)"]  # none
+    if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
+        _gradebook_step(lambda gradebook: gradebook.check(db_url))
+    engine = None
     try:
         if pending:
-            _grade_all(pending, jobs, sources, limits, hidden, on_result)
+            engine = start_engine(scheduler, jobs, course, present, limits, hidden)
+        sources = sources_of(course, present)
+        _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
+        bar = progress.Progress(len(found), stream)
+        waiting = {id(job) for job in pending}
+        for job in found:
+            if id(job) not in waiting:
+                bar.update(book.earlier(job), reused=True)
+
+        def on_result(graded):
+            book.record(graded, graded.assignment in sources)
+            bar.update(graded)
+
+        start = time.monotonic()  # the grading phase: what the engine spreads over its workers
+        if pending:
+            engine.grade(pending, sources, on_result)
         book.write_tables(found)
     finally:
+        if engine is not None:
+            engine.close()
         book.close()
     results = [book.results[(j["student"], j["assignment"])] for j in found]
     _summary(results, len(pending), time.monotonic() - start, skipped, out, stream)
@@ -166,6 +152,16 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
 
     stream.write(f"Class report: {report.write(out, results, sources, found)}\n")
     return 0 if all(r.normal for r in results) else 1
+
+
+def _gradebook_step(step):
+    """step(the gradebook module), its GradebookError told as CannotGrade."""
+    from onebyone.tools.grading import gradebook
+
+    try:
+        step(gradebook)
+    except gradebook.GradebookError as error:
+        raise CannotGrade(str(error)) from None
 
 
 def _summary(results, graded_now, seconds, skipped, out, stream):

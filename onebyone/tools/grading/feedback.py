@@ -6,8 +6,8 @@ outline (outline.py: the item a test covers, the chapter that teaches it), never
 cell's code, so hidden tests stay hidden. Rendered from templates/feedback.html (autoescaped).
 
 A check's message (onebyone/checks/core.py) opens with what is wrong and, when the check can tell,
-the likely mistake ("It looks like ...", "The shortcut needs a projection ..."); the lines after
-that are measurements (the first difference, every tensor shape, where values differ). The page
+the likely mistake ("It looks like ...", "Your shortcut has no projection ..."); the lines after
+that are measurements (the layers missing or extra, where values differ). The page
 shows the first part in full, then the measurements, cut with a visible "…" when long, and the
 whole message in a collapsible block.
 """
@@ -16,8 +16,9 @@ import dataclasses
 
 from onebyone.tools.grading import outline, pages
 
-# how the checks' measurement lines open (core.compare_arrays, core.copy_state): the detail
-DETAIL_OPENERS = ("First difference", "All ", "Off by up to", "channels that differ")
+# how the checks' measurement lines open (core.compare_arrays, checks/roles.py): the detail
+DETAIL_OPENERS = ("First difference", "All ", "Off by up to", "channels that differ",
+                  "Missing from yours", "In yours but not needed")
 LINE_CHARS = 300  # a longer line is detail, not diagnosis
 SHOWN_CHARS = 400  # detail shown before the "…"
 

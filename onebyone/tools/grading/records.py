@@ -12,13 +12,8 @@ import json
 import os
 import warnings
 
-import nbformat
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import SaveCells
-
 from onebyone.tools.grading import feedback
 from onebyone.tools.grading.result import Result
-from onebyone.tools.grading.submissions import BadSubmissions
 
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
 ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score", "message"]
@@ -27,12 +22,12 @@ ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score"
 class Records:
     """The output folder `out` and the gradebook at `db_url`."""
 
-    def __init__(self, out, db_url, sources):
+    def __init__(self, out):
         self.out = out
         self.out.mkdir(parents=True, exist_ok=True)
         self.journal_path = out / "journal.jsonl"
         self.results = {}
-        self.sources = sources
+        self.sources = {}  # set by open_gradebook: the feedback pages link to their tasks
         if self.journal_path.exists():
             with open(self.journal_path, encoding="utf-8") as journal:
                 for line in journal:
@@ -41,19 +36,24 @@ class Records:
                     except ValueError:
                         continue  # a line cut short by a killed run: that result is redone
                     self.results[(result.student, result.assignment)] = result
-        for assignment, source in sources.items():
-            try:
-                _save_structure(db_url, assignment, source)
-            except RuntimeError as error:  # nbgrader: cells changed under existing submissions
-                raise BadSubmissions(
-                    f"the gradebook {db_url} holds {assignment!r} with other test cells "
-                    f"({error}); grade into a new --out or another --db-url") from None
-        self.gradebook = Gradebook(db_url)
         self.journal = open(self.journal_path, "a", encoding="utf-8")
+        self.gradebook = None
+
+    def open_gradebook(self, db_url, sources):
+        """The gradebook at `db_url`, made ready for `sources` (gradebook.py); raises
+        gradebook.GradebookError with a one-line reason when it cannot be used."""
+        from nbgrader.api import Gradebook
+
+        from onebyone.tools.grading import gradebook
+
+        gradebook.prepare(db_url, sources)
+        self.gradebook = Gradebook(db_url)
+        self.sources = sources
 
     def close(self):
         self.journal.close()
-        self.gradebook.close()
+        if self.gradebook is not None:
+            self.gradebook.close()
 
     def earlier(self, job):
         """The journal's result for this job if nothing changed since, else None."""
@@ -75,7 +75,14 @@ class Records:
         self.results[(result.student, result.assignment)] = result
 
     def _to_gradebook(self, result):
+        from nbgrader.api import MissingEntry
+
+        from onebyone.tools.grading.gradebook import lock_for_writing
+
         student, assignment = result.student, result.assignment
+        # another grader of a shared gradebook may add the same student at this moment: look
+        # and add while holding the graders' lock (each commit of nbgrader's frees it)
+        lock_for_writing(self.gradebook.db)
         try:
             submission = self.gradebook.find_submission(assignment, student)
         except MissingEntry:
@@ -83,9 +90,13 @@ class Records:
                 self.gradebook.find_student(student)
             except MissingEntry:
                 self.gradebook.add_student(student)
-            with warnings.catch_warnings():  # nbgrader's add_submission warns about autoflush
-                warnings.simplefilter("ignore")
-                submission = self.gradebook.add_submission(assignment, student)
+                lock_for_writing(self.gradebook.db)
+            try:
+                submission = self.gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                with warnings.catch_warnings():  # nbgrader's add_submission warns (autoflush)
+                    warnings.simplefilter("ignore")
+                    submission = self.gradebook.add_submission(assignment, student)
         grades = {grade.cell.name: grade for notebook in submission.notebooks
                   for grade in notebook.grades}
         for item in result.items:
@@ -112,20 +123,3 @@ class Records:
                     item_rows.writerow([*key, item.grade_id, f"{item.score:g}",
                                         f"{item.max_score:g}", item.message])
 
-
-def _save_structure(db_url, assignment, source):
-    """The assignment's notebook and cells in the gradebook, with nbgrader's own SaveCells
-    (skipped when the gradebook already holds the same test cells and points)."""
-    wanted = {t.grade_id: t.points for t in source.tests()}
-    with Gradebook(db_url) as gradebook:
-        gradebook.update_or_create_assignment(assignment)
-        try:
-            notebook = gradebook.find_notebook(assignment, assignment)
-            if {c.name: c.max_score for c in notebook.grade_cells} == wanted:
-                return
-        except MissingEntry:
-            pass
-    notebook = nbformat.reads(source.text.decode("utf-8"), as_version=4)
-    resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
-                              "db_url": db_url}}
-    SaveCells().preprocess(notebook, resources)

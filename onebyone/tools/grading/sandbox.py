@@ -29,10 +29,6 @@ import stat
 import sys
 import tempfile
 
-import torch
-
-from onebyone.tools.grading import agent, wire
-
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND = 1, 2, 4, 32, 4096
@@ -41,7 +37,7 @@ PR_SET_PDEATHSIG = 1
 FIRST_UID = 100_000  # each sandbox gets its own unused uid: children cannot signal each other
 SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
                   "/var", "/home", "/opt", "/run"}  # never covered, whatever the options say
-PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
+PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parents[2])  # the `onebyone` package
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +190,8 @@ def _drop_privileges(folder):
 
 def _child_main(sock, folder, limits, hidden, parent):
     """Fence this process in, then serve the grader (never returns)."""
+    from onebyone.tools.grading import agent, wire  # imported by the worker already
+
     code, limited, serving = 0, False, False
     try:
         os.setsid()
@@ -243,6 +241,8 @@ class Child:
     """One sandboxed process holding one submission; `sock` is the worker's end of its pipe."""
 
     def __init__(self, notebook_path, notebook_name, limits, hidden):
+        import torch  # here, not at the top: `Limits` is read by processes that never grade
+
         # torch's thread pool does not survive fork(): with one thread it is never started, in
         # the worker or in the child (and workers already run side by side, one per core)
         torch.set_num_threads(1)

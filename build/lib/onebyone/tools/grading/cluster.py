@@ -1,0 +1,246 @@
+"""The Dask engine: `onebyone grade --scheduler ADDRESS` grades on the workers of a
+dask.distributed cluster (started with `dask scheduler` and `dask worker`, dask-jobqueue or
+dask-kubernetes); this process stays the only writer of the gradebook, journal, tables and
+feedback.
+
+Each submission is one Dask task carrying its notebook's bytes; the source notebooks go to the
+cluster once, as one task's result that Dask copies to each worker (and recomputes if every copy
+is lost). A worker that dies mid-run costs nothing: Dask runs its tasks again on another worker,
+and the client records each (student, assignment) once, whatever the cluster sends back. What a
+worker does with a task is in cluster_worker.py.
+"""
+
+import contextlib
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+from onebyone.tools.grading import cluster_worker, result
+
+CONNECT_SECONDS = 20
+WORKER_WAIT_SECONDS = 60  # how long a run waits for a first worker to join the scheduler
+
+
+class ClusterError(Exception):
+    """The cluster cannot grade this run (the message says why, in one line)."""
+
+
+def _probe(address):
+    """Fail at once on a refused TCP address (Dask's client would retry until its timeout)."""
+    host_port = address.removeprefix("tcp://")
+    if "://" in host_port or ":" not in host_port:
+        return
+    host, port = host_port.rsplit(":", 1)
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS):
+        pass
+
+
+def _client(scheduler):
+    from distributed import Client
+
+    where = {"scheduler_file": scheduler} if scheduler.endswith(".json") else {"address": scheduler}
+    try:
+        if "address" in where:
+            _probe(scheduler)
+        return Client(**where, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ClusterError(f"cannot reach the Dask scheduler {scheduler}: {reason}") from None
+
+
+def _source_payload(course, assignment_ids):
+    """{id: (source notebook bytes, release bytes or None)}: what the workers need of the
+    course."""
+    from onebyone.tools.grading import batch
+
+    payload = {}
+    for assignment, path in batch.source_files(course, assignment_ids).items():
+        release = course / "exercises" / assignment / path.name
+        payload[assignment] = (path.read_bytes(),
+                               release.read_bytes() if release.is_file() else None)
+    return payload
+
+
+class DaskEngine:
+    """Grading on the cluster whose scheduler is at `scheduler` (an address such as
+    tcp://host:8786, or the JSON file `dask scheduler --scheduler-file` writes)."""
+
+    def __init__(self, scheduler, course, assignment_ids, limits, hidden):
+        self.scheduler = scheduler
+        self.limits, self.hidden = limits, hidden
+        self.fingerprint = result.code_fingerprint()
+        self.client = _client(scheduler)
+        try:
+            self._check_workers()
+            self.sources = self.client.submit(
+                cluster_worker.keep_sources, _source_payload(course, assignment_ids),
+                key=f"onebyone-sources-{uuid.uuid4().hex}", pure=False)
+        except BaseException:
+            self.client.close()
+            raise
+
+    def _check_workers(self):
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        except TimeoutError:
+            raise ClusterError(f"no Dask worker joined the scheduler {self.scheduler} in "
+                               f"{WORKER_WAIT_SECONDS} s: start some with `dask worker "
+                               f"{self.scheduler}`") from None
+        try:  # every worker: same package code, grader processes starting
+            self.threads = sum(self.client.run(cluster_worker.warm_up, self.fingerprint).values())
+        except cluster_worker.WrongVersion as error:
+            raise ClusterError(str(error)) from None
+        except Exception as error:  # e.g. a worker without onebyone cannot even read the call
+            raise ClusterError(f"a Dask worker of {self.scheduler} cannot run onebyone's grader "
+                               f"({type(error).__name__}: {error}); install onebyone[grade] "
+                               "on every worker") from None
+
+    def _submit(self, job, name):
+        task = dict(job)
+        notebook = task.pop("notebook", None)
+        if notebook is not None:
+            task["data"] = pathlib.Path(notebook).read_bytes()
+        return self.client.submit(cluster_worker.grade, task, self.sources, self.limits,
+                                  self.hidden, self.fingerprint, pure=False,
+                                  key=name)
+
+    def grade(self, pending, sources, on_result):
+        """Grade `pending` on the cluster; call on_result(result) here for each (student,
+        assignment) once. At most a few tasks per worker thread are out at a time, so the
+        notebooks in transit stay few whatever the class's size."""
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        run, queue = uuid.uuid4().hex[:8], list(enumerate(pending))[::-1]
+        window = max(16, 4 * self.threads)
+        jobs, done = {}, set()
+        running = as_completed(loop=self.client.loop)
+
+        def submit_next():
+            number, job = queue.pop()
+            future = self._submit(job, f"onebyone-grade-{run}-{number}")
+            jobs[future.key] = job
+            running.add(future)
+
+        while queue and len(jobs) < window:
+            submit_next()
+        for future in running:
+            job = jobs.pop(future.key)
+            if queue:
+                submit_next()
+            try:
+                graded = future.result()
+            except cluster_worker.WrongVersion as error:
+                raise ClusterError(str(error)) from None
+            except (KilledWorker, FutureCancelledError) as error:
+                graded = _lost(job, sources, f"the cluster lost every worker that took this "
+                                             f"submission ({type(error).__name__})")
+            except Exception as error:  # a fault of the grader, reported on this row only
+                graded = _lost(job, sources, f"{type(error).__name__}: {error}"[:500])
+            finally:
+                future.release()
+            if (graded.student, graded.assignment) not in done:
+                done.add((graded.student, graded.assignment))
+                on_result(graded)
+
+    def close(self):
+        self.client.close()
+
+
+def _lost(job, sources, note):
+    source = sources.get(job["assignment"])
+    return result.Result(job["student"], job["assignment"], job["key"],
+                         result.Status.GRADER_ERROR, items=[], notes=[note],
+                         max_score=source.max_score() if source else 0.0)
+
+
+def _dask(*arguments):
+    """Dask's own command line (`dask scheduler`, `dask worker`) of this environment."""
+    return [str(pathlib.Path(sys.executable).parent / "dask"), *arguments]
+
+
+def _stop(process):
+    """Stop a process started by local_cluster and everything in its session."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # what it left behind, if anything
+    process.wait()
+
+
+class LocalCluster:
+    """A Dask cluster on this machine, started with Dask's own commands: a scheduler on
+    127.0.0.1 and `workers` workers of one thread each (each in its own session, so one can be
+    killed whole, as a lost machine). For trying the engine out, the tests and the bench."""
+
+    def __init__(self, folder, workers=2, timeout=120):
+        self.folder = pathlib.Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.scheduler_file = str(self.folder / "scheduler.json")
+        self.processes, self.workers = [], []
+        try:
+            self._start(workers, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, command, name):
+        log = open(self.folder / f"{name}.log", "wb")
+        with log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True,
+                                       cwd=self.folder)
+        self.processes.append(process)
+        return process
+
+    def _start(self, workers, timeout):
+        self._spawn(_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                          "--scheduler-file", self.scheduler_file), "scheduler")
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.scheduler_file):
+            if time.monotonic() > deadline or self.processes[0].poll() is not None:
+                raise RuntimeError(f"the Dask scheduler did not start: see {self.folder}")
+            time.sleep(0.1)
+        time.sleep(0.2)  # the file is written in one go, but give it a moment
+        self.address = json.loads(pathlib.Path(self.scheduler_file).read_text())["address"]
+        for i in range(workers):
+            self.add_worker(f"worker-{i}")
+        from distributed import Client
+
+        with Client(self.address, timeout="60s", set_as_default=False) as client:
+            client.wait_for_workers(workers, timeout=max(deadline - time.monotonic(), 1))
+
+    def add_worker(self, name):
+        scratch = self.folder / name
+        process = self._spawn(_dask("worker", self.address, "--nthreads", "1", "--nworkers", "1",
+                                    "--host", "127.0.0.1", "--no-dashboard", "--name", name,
+                                    "--local-directory", str(scratch)), name)
+        self.workers.append(process)
+        return process
+
+    def kill_worker(self, process):
+        """Kill a worker at once, with its nanny and grader processes, like a lost machine."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop(self):
+        for process in reversed(self.processes):
+            _stop(process)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,195 @@
+"""What runs on a Dask worker (`dask worker ADDRESS`) for `onebyone grade --scheduler`.
+
+A Dask worker needs the installed package, not the course folder: each task brings one submission
+(its bytes) and a reference to the source notebooks, which Dask moves to the worker once. The
+task hands the submission to a warm grader process of this worker: a Python process started once,
+with numpy, torch and IPython imported, that forks a sandboxed child per submission exactly as a
+local worker does (pool.py, sandbox.py). It is a separate process, not the Dask worker itself,
+because a Dask worker runs tasks in threads (fork() from a threaded process is unsafe) and as a
+daemon process (no multiprocessing children). It stops when its Dask worker goes away (its end of
+the pipe closes).
+
+A worker refuses work from a client whose package code differs from its own (the code
+fingerprint that is part of every result's key): a result must not depend on which machine
+graded it.
+"""
+
+import atexit
+import functools
+import hashlib
+import multiprocessing.connection
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+
+from onebyone.tools.grading import result
+
+_IDLE = []  # grader processes of this Dask worker waiting for work
+_LOCK = threading.Lock()
+
+
+class WrongVersion(Exception):
+    """This worker's onebyone differs from the client's."""
+
+
+@functools.cache
+def fingerprint():
+    return result.code_fingerprint()
+
+
+def check_version(wanted):
+    """Raise WrongVersion, with what to do, unless this worker's package code is `wanted`."""
+    mine = fingerprint()
+    if mine != wanted:
+        raise WrongVersion(
+            f"the Dask worker on {socket.gethostname()} runs other onebyone code "
+            f"(fingerprint {mine[:12]}) than the client ({wanted[:12]}): install the same "
+            "onebyone version on every worker and restart them")
+
+
+@functools.cache
+def _scratch():
+    """This worker's folder for source notebooks and submissions in transit: inside the
+    worker's own local directory (Dask's --local-directory), removed when the worker stops."""
+    from distributed import get_worker
+
+    try:
+        base = get_worker().local_directory
+    except ValueError:  # not in a Dask worker (a direct call)
+        base = None
+    folder = tempfile.mkdtemp(prefix="onebyone-", dir=base)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _sources_folder(sources):
+    """The source notebooks {id: (source bytes, release bytes or None)} as a course folder
+    (solutions/ and exercises/), written once per set of sources."""
+    digest = hashlib.sha256()
+    for assignment, (source, release) in sorted(sources.items()):
+        for part in (assignment.encode(), source, release or b""):
+            digest.update(len(part).to_bytes(8, "big") + part)
+    digest = digest.hexdigest()[:16]
+    folder = pathlib.Path(_scratch()) / f"sources-{digest}"
+    if not folder.is_dir():
+        partial = folder.with_name(folder.name + f".{uuid.uuid4().hex}")
+        for assignment, (source, release) in sources.items():
+            for part, data in (("solutions", source), ("exercises", release)):
+                if data is not None:
+                    (partial / part / assignment).mkdir(parents=True, exist_ok=True)
+                    (partial / part / assignment / f"{assignment}.ipynb").write_bytes(data)
+        try:
+            partial.rename(folder)
+        except OSError:  # another thread of this worker wrote the same sources first
+            pass
+    return str(folder)
+
+
+class Grader:
+    """A warm grader process of this Dask worker, spoken to through a socket pair."""
+
+    def __init__(self):
+        mine, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.pipe = multiprocessing.connection.Connection(mine.detach())
+        self.ready = False
+
+    def grade(self, request):
+        if not self.ready:
+            self.pipe.recv()  # "ready": its imports are done
+            self.ready = True
+        self.pipe.send(request)
+        return self.pipe.recv()
+
+    def stop(self):
+        self.pipe.close()  # the process sees the end of its input and leaves
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _take_grader():
+    with _LOCK:
+        if _IDLE:
+            return _IDLE.pop()
+    return Grader()
+
+
+def warm_up(wanted, dask_worker=None):
+    """Run once on every worker by the client (`Client.run`): check the version, start one
+    grader process per worker thread (they import in the background). Returns the thread
+    count."""
+    check_version(wanted)
+    threads = getattr(dask_worker, "nthreads", 1) or 1
+    with _LOCK:
+        missing = threads - len(_IDLE)
+    for _ in range(max(missing, 0)):
+        grader = Grader()
+        with _LOCK:
+            _IDLE.append(grader)
+    return threads
+
+
+def keep_sources(sources):
+    """The task that holds the source notebooks on the cluster (moved to each worker once)."""
+    return sources
+
+
+def grade(job, sources, limits, hidden, wanted):
+    """The Dask task: grade one submission (`job` carries its notebook's bytes as "data") in
+    a grader process of this worker; returns its result.Result."""
+    check_version(wanted)
+    folder = _sources_folder(sources)
+    job = dict(job)
+    data = job.pop("data", None)
+    notebook = None
+    if data is not None:
+        notebook = pathlib.Path(_scratch()) / f"{uuid.uuid4().hex}.ipynb"
+        notebook.write_bytes(data)
+        job["notebook"] = str(notebook)
+    grader = _take_grader()
+    try:
+        # the scratch folder holds the hidden tests and other submissions: hidden too
+        graded = grader.grade((job, folder, limits, [*hidden, _scratch()]))
+    except BaseException:
+        grader.stop()
+        raise
+    else:
+        with _LOCK:
+            _IDLE.append(grader)
+    finally:
+        if notebook is not None:
+            notebook.unlink(missing_ok=True)
+    return graded
+
+
+def _serve(fd):
+    """The grader process: warm up, then grade each request until the worker closes the pipe."""
+    from onebyone.tools.grading import agent, batch, runner
+
+    pipe = multiprocessing.connection.Connection(fd)
+    agent.warm_up()
+    pipe.send("ready")
+    loaded = {}
+    while True:
+        try:
+            job, folder, limits, hidden = pipe.recv()
+        except (EOFError, OSError):
+            return
+        if folder not in loaded:
+            loaded[folder] = batch.sources_of(pathlib.Path(folder))
+        pipe.send(runner.grade_job(job, loaded[folder], limits, hidden))
+
+
+if __name__ == "__main__":  # started by Grader, in its Dask worker's process group
+    _serve(int(sys.argv[1]))
