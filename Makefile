@@ -18,14 +18,13 @@ help:  ## list the commands
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[book,grade,dev]' --group course
 	touch $(STAMP)
 
 env: $(STAMP)  ## create .venv with the pinned dependencies
 
 book: $(STAMP)  ## build the website into _build/html (strict: any warning or cell error fails)
-	$(BIN)/python -m onebyone.book build
-	@echo "Built. Open _build/html/index.html, or run: make serve"
+	$(BIN)/onebyone book
 
 serve: $(STAMP)  ## serve the built site on http://$(HOST):$(PORT)
 	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first."; exit 1; }
@@ -33,7 +32,7 @@ serve: $(STAMP)  ## serve the built site on http://$(HOST):$(PORT)
 	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory _build/html
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/ with nbgrader
-	$(BIN)/python -m onebyone.release
+	$(BIN)/onebyone exercises
 
 lab: $(STAMP)  ## open JupyterLab on exercises/ in the course's environment
 	$(BIN)/jupyter lab --notebook-dir=exercises $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -42,7 +41,7 @@ test: $(STAMP)  ## run every test (includes the strict book build)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## measure speed (medians of several runs, printed as tables)
-	$(BIN)/python -m onebyone.bench
+	$(BIN)/onebyone bench
 
 grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [JOBS=N]
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [JOBS=N]"; exit 2; }

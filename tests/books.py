@@ -3,7 +3,7 @@
 import pathlib
 import shutil
 
-from onebyone import book
+from onebyone.tools import book
 
 ROOT = book.ROOT
 # The jupytext header every chapter starts with (taken from the real chapter, not retyped).

@@ -3,7 +3,7 @@
 import pytest
 from books import ROOT
 
-from onebyone import book
+from onebyone.tools import book
 
 HTML = ROOT / "_build" / "html"
 

@@ -1,20 +1,20 @@
 """Run nbgrader on a throwaway copy of the course, as an instructor would."""
 
-import os
 import pathlib
 import shutil
 import subprocess
-import sys
 
 from nbgrader.api import Gradebook
 
+from onebyone.tools import environment
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = pathlib.Path(sys.executable).parent  # nbgrader calls `alembic` by name: it must be on PATH
+BIN = environment.env_bin()
 
 
 def nbgrader(course, *args):
     """Run an nbgrader command in `course`; fail with its output if it fails."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = environment.with_env_bin()  # nbgrader calls `alembic` by name
     done = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"

@@ -16,7 +16,7 @@ import nbformat
 from course import ROOT, make_course, max_scores, nbgrader
 from nbgrader.api import Gradebook
 
-from onebyone.release import assignments
+from onebyone.tools.release import assignments
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 

@@ -14,7 +14,7 @@ import warnings
 import nbformat
 from nbgrader import utils
 
-from onebyone.bench import grading as bench_grading
+from onebyone.tools.bench import grading as bench_grading
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,8 @@ import shutil
 
 from books import minimal_book
 
-from onebyone import book, cost, sphinx_offline
+from onebyone import cost
+from onebyone.tools import book, sphinx_offline
 
 ROOT = book.ROOT
 HTML = ROOT / "_build" / "html"

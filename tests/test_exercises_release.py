@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from graded_course import course
 
-from onebyone.release import ROOT, assignments
+from onebyone.tools.release import ROOT, assignments
 
 ASSIGNMENTS = assignments()
 # One nbgrader course per session: with pytest-xdist (--dist loadgroup) keep these tests together.

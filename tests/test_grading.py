@@ -10,7 +10,7 @@ import grading_samples as samples
 import pytest
 from nbgrader.api import Gradebook
 
-from onebyone import cli
+from onebyone.tools import cli
 
 A = "one-by-one"
 CONV = {"test_conv1x1_public", "test_conv1x1_hidden"}

@@ -11,8 +11,8 @@ import grading_samples as samples
 import pytest
 from nbgrader.api import Gradebook
 
-from onebyone import cli
-from onebyone.grading import submissions
+from onebyone.tools import cli, environment
+from onebyone.tools.grading import submissions
 
 A = "one-by-one"
 WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
@@ -49,9 +49,9 @@ def journal_entries(out):
 def test_a_killed_run_resumes_without_losing_or_redoing_grades(tmp_path):
     folder, out = tmp_path / "submitted", tmp_path / "out"
     notebooks = small_class(folder, 8)
-    command = [sys.executable, "-m", "onebyone.cli", "grade", str(folder), "--out", str(out),
+    command = [sys.executable, "-m", "onebyone.tools.cli", "grade", str(folder), "--out", str(out),
                "--jobs", "1"]
-    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+    env = environment.with_env_bin()
     run = subprocess.Popen(command, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240

@@ -17,8 +17,8 @@ import pytest
 from graded_course import autograde_all, graded_code, solution_code, submission
 from mutants import MUTANTS
 
-from onebyone import cli
-from onebyone.release import assignments
+from onebyone.tools import cli
+from onebyone.tools.release import assignments
 
 ASSIGNMENTS = assignments()
 # One nbgrader course per session: with pytest-xdist (--dist loadgroup) keep these tests together.

@@ -15,7 +15,7 @@ import pytest
 from books import ROOT, minimal_book
 from browser import SiteChecker, chromium_or_skip, launch, serve
 
-from onebyone import book
+from onebyone.tools import book
 
 PAGES = book.toc_pages(ROOT)
 NOTEBOOK_PAGES = [(docname, source) for docname, source in PAGES if source.suffix == ".ipynb"]

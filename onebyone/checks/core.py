@@ -8,9 +8,9 @@ Every check goes through two doors:
   difference in a learner's terms (shape, which channel, a known mistake).
 
 The grading command (`onebyone grade`) keeps the same checks but runs the learner's code in another
-process; this is why a check only ever looks at the learner's results as plain values. There,
-`fn` is a stand-in (onebyone.grading.remote.RemoteObject) and `call_learner` hands the call to it:
-the grader checks the learner's source itself, and the learner's process runs this same function.
+process; this is why a check only ever looks at the learner's results as plain values. The grader
+hands the checks its way of calling that code (`calling_learner_with`); the checks never know the
+grader's types.
 
 The contract every check keeps, so that the learner's objects can be proxies from another process:
 - every call of learner code (functions, classes, a module's forward) goes through
@@ -25,6 +25,8 @@ both, then the same input must give the same output, so structure and arithmetic
 """
 
 import builtins
+import contextlib
+import contextvars
 import dis
 import functools
 import inspect
@@ -34,6 +36,8 @@ import sys
 import numpy as np
 import torch
 from torch import nn
+
+from onebyone.checks import rules
 
 PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
 TORCH_DIR = str(pathlib.Path(torch.__file__).resolve().parent)
@@ -125,8 +129,8 @@ def forbidden_dependencies(fn, numpy_only, _seen=None):
     if inspect.isclass(fn) and fn not in seen:
         # A learner's class: its bases and every method it defines.
         seen.add(fn)
-        found = [f"{base.__name__} (from onebyone)" for base in fn.__mro__[1:]
-                 if _origin(base) == "onebyone"]
+        found = [f"{base.__name__} (from {rules.REFERENCE_PACKAGE})" for base in fn.__mro__[1:]
+                 if _origin(base) == rules.REFERENCE_PACKAGE]
         for value in vars(fn).values():
             found.extend(forbidden_dependencies(value, numpy_only, seen))
         return sorted(set(found))
@@ -137,7 +141,7 @@ def forbidden_dependencies(fn, numpy_only, _seen=None):
     for _, name in sorted(_loaded_names(fn.__code__)):
         value = _resolve(fn, name)
         origin = _origin(value) if value is not None else ""
-        if origin == "onebyone" or (numpy_only and origin == "torch"):
+        if origin in rules.forbidden_packages(numpy_only):
             found.append(f"{name} (from {origin})")
         elif ((inspect.isfunction(value) or inspect.isclass(value))
               and value.__module__ == fn.__module__):
@@ -156,15 +160,15 @@ class _CallWatch:
         if filename.startswith(PACKAGE_DIR):
             return "the course's reference package onebyone"
         if self.numpy_only and filename.startswith(TORCH_DIR):
-            return "torch"
+            return rules.NUMPY_ONLY_FORBIDS
         return None
 
     def _forbidden_builtin(self, func):
         owner = getattr(func, "__self__", None)
         names = [getattr(func, "__module__", None) or "", getattr(owner, "__name__", "") or ""]
         names.append(type(owner).__module__ or "")
-        if self.numpy_only and any(str(n).startswith("torch") for n in names):
-            return "torch"
+        if self.numpy_only and any(str(n).startswith(rules.NUMPY_ONLY_FORBIDS) for n in names):
+            return rules.NUMPY_ONLY_FORBIDS
         return None
 
     def __call__(self, frame, event, arg):
@@ -180,22 +184,37 @@ class _CallWatch:
                 self.offender = f"{getattr(arg, '__name__', arg)} in {where}"
 
 
+# How learner code is called: here, or (while a grader runs a test cell) through the grader's
+# caller, `caller(fn, args, numpy_only=..., item=...)`, which may hand the call to another process.
+_learner_caller = contextvars.ContextVar("learner_caller", default=None)
+
+
+@contextlib.contextmanager
+def calling_learner_with(caller):
+    """Within this block, every call of learner code made by a check goes through `caller`."""
+    token = _learner_caller.set(caller)
+    try:
+        yield
+    finally:
+        _learner_caller.reset(token)
+
+
 def call_learner(fn, *args, numpy_only, item=None):
     """Call the learner's `fn(*args)`; fail if it uses torch (NumPy-only items) or the reference."""
     item = item or getattr(fn, "__name__", "your function")
-    from onebyone.grading.remote import RemoteObject  # here: the grading package imports core
+    caller = _learner_caller.get()
+    if caller is not None:
+        return caller(fn, args, numpy_only=numpy_only, item=item)
+    return call_here(fn, *args, numpy_only=numpy_only, item=item)
 
-    if type(fn) is RemoteObject:  # `onebyone grade`: the function lives in a sandboxed process
-        return fn.checked_call(args, numpy_only=numpy_only, item=item)
+
+def call_here(fn, *args, numpy_only, item):
+    """call_learner for a function that lives in this process: read it, then watch it run."""
     if not callable(fn):
         raise CheckFailure(f"{item} should be a function, but it is a {type(fn).__name__}.")
     banned = forbidden_dependencies(fn, numpy_only)
-    rule = "NumPy only, without torch or" if numpy_only else "without"
     if banned:
-        raise CheckFailure(
-            f"{item} uses {', '.join(banned)}.\nThis item must be written {rule} the "
-            "course's reference package `onebyone`:\nit scores zero until it does the work itself."
-        )
+        raise CheckFailure(rules.broken(item, ", ".join(banned), numpy_only))
     watch = _CallWatch(numpy_only)
     previous = sys.getprofile()
     sys.setprofile(watch)
@@ -204,10 +223,7 @@ def call_learner(fn, *args, numpy_only, item=None):
     finally:
         sys.setprofile(previous)
     if watch.offender:
-        raise CheckFailure(
-            f"{item} called {watch.offender}.\nThis item must be written {rule} the "
-            "course's reference package `onebyone`:\nit scores zero until it does the work itself."
-        )
+        raise CheckFailure(rules.broken(item, watch.offender, numpy_only, verb="called"))
     return result
 
 

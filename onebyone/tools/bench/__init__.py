@@ -1,10 +1,12 @@
-"""Benchmarks: `python -m onebyone.bench [NAME ...]` (or `make bench`).
+"""Benchmarks: `onebyone bench [NAME ...]` (or `make bench`).
 
 Each module here measures one thing and defines `run(repeats)`, returning rows of a table:
 dicts with the same keys. Times are medians of several runs; ratios are taken within one run.
 Nothing here is asserted: speed is reported, never tested.
 """
 
+import importlib
+import pkgutil
 import statistics
 import time
 
@@ -34,3 +36,15 @@ def print_table(title, rows):
     print("  ".join("-" * w for w in widths))
     for c in cells:
         print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
+
+
+def names():
+    """The benchmarks: every module of this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def run_all(selected=()):
+    """Run the named benchmarks (default: all) and print their tables."""
+    for name in selected or names():
+        module = importlib.import_module(f"{__name__}.{name}")
+        print_table(module.TITLE, module.run())

@@ -1,8 +1,8 @@
 """Each chapter's execution time: its code cells run top to bottom in a fresh kernel.
 
 This is the time the book build spends on a page whose cached execution is stale (the cache
-keys on the page's code and the helper modules it imports, see onebyone/book.py). Kernel start-up
-is included, as it is in the build; Sphinx's own work is not (onebyone.bench.book has the whole
+keys on the page's code and the helper modules it imports, see onebyone/tools/book.py). Kernel start-up
+is included, as it is in the build; Sphinx's own work is not (onebyone.tools.bench.book has the whole
 build).
 """
 
@@ -11,8 +11,8 @@ import time
 import nbclient
 from myst_nb.core.read import read_myst_markdown_notebook
 
-from onebyone import book
-from onebyone.bench import median_seconds
+from onebyone.tools import book
+from onebyone.tools.bench import median_seconds
 
 TITLE = "Chapter execution, fresh kernel each run (median of 3 runs)"
 ROOT = book.ROOT

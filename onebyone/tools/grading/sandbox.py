@@ -31,7 +31,7 @@ import tempfile
 
 import torch
 
-from onebyone.grading import agent, wire
+from onebyone.tools.grading import agent, wire
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000

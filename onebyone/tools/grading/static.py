@@ -10,10 +10,9 @@ It resolves names the way the cells bind them: `import torch as t`, `from onebyo
 
 import ast
 
+from onebyone.checks import rules
 from onebyone.checks.core import CheckFailure
 
-FORBIDDEN_ALWAYS = {"onebyone"}
-FORBIDDEN_NUMPY_ONLY = {"torch"}
 IMPORTERS = {"__import__", "import_module"}
 
 
@@ -84,7 +83,7 @@ class StudentSource:
         if node is None or name in seen:
             return set()
         seen.add(name)
-        banned = FORBIDDEN_ALWAYS | (FORBIDDEN_NUMPY_ONLY if numpy_only else set())
+        banned = rules.forbidden_packages(numpy_only)
         found = set()
         local = _local_names(node)
         for inner in ast.walk(node):
@@ -112,7 +111,4 @@ class StudentSource:
         """Raise the course's CheckFailure when `name` uses what the item forbids."""
         banned = sorted(self.forbidden(name, numpy_only))
         if banned:
-            rule = "NumPy only, without torch or" if numpy_only else "without"
-            raise CheckFailure(
-                f"{item} uses {', '.join(banned)}. This item must be written {rule} the course's "
-                "reference package `onebyone`: it scores zero until it does the work itself.")
+            raise CheckFailure(rules.broken(item, ", ".join(banned), numpy_only))

@@ -16,8 +16,9 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveCells
 
-from onebyone.grading import feedback
-from onebyone.grading.submissions import BadSubmissions
+from onebyone.tools.grading import feedback
+from onebyone.tools.grading.result import Result
+from onebyone.tools.grading.submissions import BadSubmissions
 
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
 ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score", "message"]
@@ -35,10 +36,10 @@ class Records:
             with open(self.journal_path, encoding="utf-8") as journal:
                 for line in journal:
                     try:
-                        result = json.loads(line)
+                        result = Result.from_json(json.loads(line))
                     except ValueError:
                         continue  # a line cut short by a killed run: that result is redone
-                    self.results[(result["student"], result["assignment"])] = result
+                    self.results[(result.student, result.assignment)] = result
         for assignment, source in sources.items():
             try:
                 _save_structure(db_url, assignment, source)
@@ -56,24 +57,24 @@ class Records:
     def earlier(self, job):
         """The journal's result for this job if nothing changed since, else None."""
         result = self.results.get((job["student"], job["assignment"]))
-        return result if result is not None and result["key"] == job["key"] else None
+        return result if result is not None and result.key == job["key"] else None
 
     def record(self, result, known_assignment):
         """Store one result everywhere, gradebook first, journal last (the journal line is what
         marks it done)."""
         if known_assignment:
             self._to_gradebook(result)
-        folder = self.out / "feedback" / result["student"] / result["assignment"]
+        folder = self.out / "feedback" / result.student / result.assignment
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{result['assignment']}.html").write_text(feedback.page(result),
-                                                             encoding="utf-8")
-        self.journal.write(json.dumps(result, sort_keys=True) + "\n")
+        (folder / f"{result.assignment}.html").write_text(feedback.page(result),
+                                                          encoding="utf-8")
+        self.journal.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
         self.journal.flush()
         os.fsync(self.journal.fileno())
-        self.results[(result["student"], result["assignment"])] = result
+        self.results[(result.student, result.assignment)] = result
 
     def _to_gradebook(self, result):
-        student, assignment = result["student"], result["assignment"]
+        student, assignment = result.student, result.assignment
         try:
             submission = self.gradebook.find_submission(assignment, student)
         except MissingEntry:
@@ -86,8 +87,8 @@ class Records:
                 submission = self.gradebook.add_submission(assignment, student)
         grades = {grade.cell.name: grade for notebook in submission.notebooks
                   for grade in notebook.grades}
-        for item in result["items"]:
-            grades[item["grade_id"]].auto_score = item["score"]
+        for item in result.items:
+            grades[item.grade_id].auto_score = item.score
         self.gradebook.db.commit()
 
     def write_tables(self, jobs):
@@ -103,12 +104,12 @@ class Records:
                 result = self.results.get(key)
                 if result is None:
                     continue
-                note = "; ".join(n for n in result["notes"] if "\n" not in n)
-                grade_rows.writerow([*key, f"{result['score']:g}", f"{result['max_score']:g}",
-                                     result["status"], note[:1000]])
-                for item in result["items"]:
-                    item_rows.writerow([*key, item["grade_id"], f"{item['score']:g}",
-                                        f"{item['max_score']:g}", item["message"]])
+                note = "; ".join(n for n in result.notes if "\n" not in n)
+                grade_rows.writerow([*key, f"{result.score:g}", f"{result.max_score:g}",
+                                     result.status.value, note[:1000]])
+                for item in result.items:
+                    item_rows.writerow([*key, item.grade_id, f"{item.score:g}",
+                                        f"{item.max_score:g}", item.message])
 
 
 def _save_structure(db_url, assignment, source):

@@ -14,9 +14,11 @@ import time
 import traceback
 import warnings
 
-from onebyone.grading import plan, sandbox
-from onebyone.grading.remote import LearnerError, Session, SubmissionStopped
-from onebyone.grading.static import StudentSource
+from onebyone.checks import core
+from onebyone.tools.grading import plan, sandbox
+from onebyone.tools.grading.remote import LearnerError, Session, SubmissionStopped
+from onebyone.tools.grading.result import ItemResult, Result, Status
+from onebyone.tools.grading.static import StudentSource
 
 MESSAGE_CHARS = 600
 
@@ -61,7 +63,7 @@ class Grading:
         """Run instructor code (setup or test) here; output is discarded, warnings ignored."""
         compiled = compile(code, f"<{cell_id}>", "exec")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                warnings.catch_warnings():
+                warnings.catch_warnings(), core.calling_learner_with(self.session.call_for_check):
             warnings.simplefilter("ignore")
             exec(compiled, self.namespace)
 
@@ -92,17 +94,20 @@ class Grading:
         return True, ""
 
 
+def _items(source, message):
+    return [ItemResult(t.grade_id, 0.0, t.points, message, t.description) for t in source.tests()]
+
+
 def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
-    """Grade the submitted notebook `data` (bytes) against `source`. Returns a result dict."""
-    items = [{"grade_id": t.grade_id, "score": 0.0, "max_score": t.points,
-              "message": "not run", "description": t.description} for t in source.tests()]
-    by_id = {item["grade_id"]: item for item in items}
+    """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items)."""
+    items = _items(source, "not run")
+    by_id = {item.grade_id: item for item in items}
     try:
         submission = plan.read_submission(data)
     except plan.InvalidNotebook as error:
         for item in items:
-            item["message"] = "not graded: the notebook could not be read"
-        return {"status": "invalid notebook", "notes": [str(error)], "items": items}
+            item.message = "not graded: the notebook could not be read"
+        return Status.INVALID_NOTEBOOK, [str(error)], items
 
     steps, notes = plan.build(source, submission)
     static = StudentSource([s.code for s in steps if s.where != "grader"])
@@ -110,7 +115,7 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
     session = Session(child, time.monotonic() + limits.seconds, limits.message_mb << 20,
                       static.check)
     grading = Grading(session)
-    status = "graded"
+    status = Status.GRADED
     try:
         for step in steps:
             if step.where in ("both", "student"):
@@ -121,45 +126,42 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
                 grading.run_trusted(step.code, step.cell_id)
             if step.where == "grader":
                 passed, message = grading.run_test(step)
-                by_id[step.cell_id].update(score=step.points if passed else 0.0, message=message)
+                item = by_id[step.cell_id]
+                item.score, item.message = (step.points if passed else 0.0), message
     except SubmissionStopped as stop:
         status = stop.status
         notes.append(stop.detail)
         for item in items:
-            if item["message"] == "not run":
-                item["message"] = f"not run: {stop.status}"
+            if item.message == "not run":
+                item.message = f"not run: {stop.status}"
     finally:
         child.stop()
-    if status == "graded" and session.memory_trouble:
-        status = "memory limit"
-    return {"status": status, "notes": notes, "items": items}
+    if status is Status.GRADED and session.memory_trouble:
+        status = Status.MEMORY_LIMIT
+    return status, notes, items
 
 
 def grade_job(job, sources, limits, hidden):
-    """Grade one job (see batch.py) in a worker; never raises. Returns the full result."""
+    """Grade one job (see batch.py) in a worker; never raises. Returns its Result."""
     start = time.monotonic()
     source = sources.get(job["assignment"])
-    result = {"status": "graded", "notes": [], "items": []}
+    status, notes, items = Status.GRADED, [], []
     try:
         if source is None:
-            result = {"status": "unknown assignment", "items": [],
-                      "notes": [f"no source notebook for {job['assignment']!r}"]}
+            status = Status.UNKNOWN_ASSIGNMENT
+            notes = [f"no source notebook for {job['assignment']!r}"]
         elif job.get("problem"):
-            items = [{"grade_id": t.grade_id, "score": 0.0, "max_score": t.points,
-                      "message": "not graded", "description": t.description}
-                     for t in source.tests()]
-            result = {"status": job["problem"], "notes": job.get("notes", []), "items": items}
+            status, notes, items = Status(job["problem"]), job.get("notes", []), \
+                _items(source, "not graded")
         else:
             with open(job["notebook"], "rb") as handle:
                 data = handle.read()
-            result = grade_notebook(source, data, job["notebook"],
-                                    f"{job['assignment']}.ipynb", limits, hidden)
+            status, notes, items = grade_notebook(source, data, job["notebook"],
+                                                  f"{job['assignment']}.ipynb", limits, hidden)
     except Exception as error:  # a fault of the grader, reported on this row only
-        result = {"status": "grader error", "items": [],
-                  "notes": [f"{type(error).__name__}: {error}",
-                            traceback.format_exc(limit=3)[-1500:]]}
-    result.update(student=job["student"], assignment=job["assignment"], key=job["key"],
-                  score=sum(i["score"] for i in result["items"]),
+        status, items = Status.GRADER_ERROR, []
+        notes = [f"{type(error).__name__}: {error}", traceback.format_exc(limit=3)[-1500:]]
+    return Result(student=job["student"], assignment=job["assignment"], key=job["key"],
+                  status=status, notes=notes, items=items,
                   max_score=source.max_score() if source else 0.0,
                   seconds=round(time.monotonic() - start, 3))
-    return result

@@ -9,7 +9,7 @@ answers as plain values and judges them itself.
 
 import pickle
 
-from onebyone.grading import wire
+from onebyone.tools.grading import wire
 
 HIDDEN_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 

@@ -18,10 +18,19 @@ import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 
-from onebyone.grading import agent, plan, progress, records, runner, sandbox, submissions
+from onebyone.tools import environment
+from onebyone.tools.grading import (
+    agent,
+    plan,
+    progress,
+    records,
+    result,
+    runner,
+    sandbox,
+    submissions,
+)
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-GRADER_VERSION = "1"  # part of every content key: bump it when grading itself changes
+ROOT = environment.course_root()
 _WORKER = {}  # what each worker process grades with (set by _start_worker)
 
 
@@ -43,9 +52,10 @@ def _grade_in_worker(job):
     return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"], _WORKER["hidden"])
 
 
-def _key(job, sources, limits):
+def _key(job, sources, limits, code):
+    """The content key: the notebook's bytes, its source, the limits and the package's code."""
     source = sources.get(job["assignment"])
-    extra = json.dumps({"grader": GRADER_VERSION, "limits": dataclasses.asdict(limits),
+    extra = json.dumps({"code": code, "limits": dataclasses.asdict(limits),
                         "source": hashlib.sha256(source.text).hexdigest() if source else None,
                         "problem": job.get("problem"), "notes": job.get("notes")},
                        sort_keys=True)
@@ -81,11 +91,12 @@ def _grade_all(pending, jobs, sources, limits, hidden, on_result):
                     if attempts[id(job)] < 2:
                         retry.append(job)
                     else:
-                        on_result({**job, "status": "grader error", "score": 0.0,
-                                   "max_score": sources[job["assignment"]].max_score()
-                                   if job["assignment"] in sources else 0.0,
-                                   "items": [], "seconds": 0.0,
-                                   "notes": ["the grading worker died twice on this submission"]})
+                        source = sources.get(job["assignment"])
+                        on_result(result.Result(
+                            job["student"], job["assignment"], job["key"],
+                            result.Status.GRADER_ERROR, items=[],
+                            notes=["the grading worker died twice on this submission"],
+                            max_score=source.max_score() if source else 0.0))
         pending = retry
 
 
@@ -120,12 +131,13 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
         raise submissions.BadSubmissions(f"{submitted} is neither a folder nor a .zip file")
 
     found = submissions.find(root, assignment_ids)
+    code = result.code_fingerprint()
     for job in found:
-        job["key"] = _key(job, sources, limits)
+        job["key"] = _key(job, sources, limits, code)
     # hidden from student code: this course and the one the package comes from (their
     # solutions), the output, the submissions (see sandbox.py for what stays visible)
-    hidden = [str(course.resolve()), str(ROOT), str(out), str(root), str(submitted),
-              _sqlite_file(db_url)]
+    hidden = [str(course.resolve()), str(environment.source_checkout() or course), str(out),
+              str(root), str(submitted), _sqlite_file(db_url)]
 
     book = records.Records(out, db_url, sources)
     bar = progress.Progress(len(found), stream)
@@ -138,9 +150,9 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
         else:
             pending.append(job)
 
-    def on_result(result):
-        book.record(result, result["assignment"] in sources)
-        bar.update(result)
+    def on_result(graded):
+        book.record(graded, graded.assignment in sources)
+        bar.update(graded)
 
     try:
         if pending:
@@ -150,7 +162,7 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
         book.close()
     results = [book.results[(j["student"], j["assignment"])] for j in found]
     _summary(results, len(pending), time.monotonic() - start, skipped, out, stream)
-    return 0 if all(r["status"] == "graded" for r in results) else 1
+    return 0 if all(r.normal for r in results) else 1
 
 
 def _summary(results, graded_now, seconds, skipped, out, stream):
@@ -159,20 +171,20 @@ def _summary(results, graded_now, seconds, skipped, out, stream):
         stream.write(text + "\n")
 
     by_status = {}
-    for result in results:
-        by_status.setdefault(result["status"], []).append(result)
+    for graded in results:
+        by_status.setdefault(graded.status.value, []).append(graded)
     say()
     say(f"Graded {len(results)} submission(s) ({graded_now} now, {len(results) - graded_now} "
         f"unchanged since an earlier run) in {seconds:.1f} s"
         + (f", {seconds / graded_now:.2f} s per submission." if graded_now else "."))
     for status, group in sorted(by_status.items()):
         say(f"  {status}: {len(group)}")
-    trouble = [r for r in results if r["status"] != "graded"]
+    trouble = [r for r in results if not r.normal]
     if trouble:
         say("Not graded normally:")
         for r in trouble:
-            detail = next((n for n in r["notes"] if "\n" not in n), "")
-            say(f"  {r['student']}/{r['assignment']}: {r['status']}"
+            detail = next((n for n in r.notes if "\n" not in n), "")
+            say(f"  {r.student}/{r.assignment}: {r.status}"
                 + (f" ({detail[:160]})" if detail else ""))
     for entry in skipped:
         say(f"  not unpacked: {entry}")

@@ -18,8 +18,10 @@ import time
 
 import torch
 
-from onebyone.grading import wire
-from onebyone.grading.agent import Handle
+from onebyone.checks import core
+from onebyone.tools.grading import wire
+from onebyone.tools.grading.agent import Handle
+from onebyone.tools.grading.result import Status
 
 
 class SubmissionStopped(BaseException):  # noqa: N818 (not an error of the test cell)
@@ -94,13 +96,12 @@ class RemoteObject:
         return f"<student's {kind} {self._name}>".replace("  ", " ")
 
     def checked_call(self, args, numpy_only, item):
-        """What `core.call_learner` does with a stand-in: the grader's own static check of the
-        student's source, then the call in the student process through its call_learner."""
-        from onebyone.checks.core import CheckFailure
-
+        """What a check's call of learner code becomes for a stand-in: the grader's own static
+        check of the student's source, then the call in the student process through its
+        call_learner."""
         if not self._callable:
             kind = self._classes[0].rpartition(".")[2] if self._classes else "object"
-            raise CheckFailure(f"{item} should be a function, but it is a {kind}.")
+            raise core.CheckFailure(f"{item} should be a function, but it is a {kind}.")
         self._session.static_check(self._name, numpy_only, item)
         result, _ = self._session.call(self, args, {}, check={"numpy_only": numpy_only,
                                                              "item": item})
@@ -117,6 +118,12 @@ class Session:
         self.static_checker = static_checker
         self.proxies = {}
         self.memory_trouble = False
+
+    def call_for_check(self, fn, args, numpy_only, item):
+        """The grader's way of calling learner code, handed to the checks (see runner.py)."""
+        if type(fn) is RemoteObject:
+            return fn.checked_call(args, numpy_only=numpy_only, item=item)
+        return core.call_here(fn, *args, numpy_only=numpy_only, item=item)
 
     def static_check(self, name, numpy_only, item):
         if self.static_checker is not None:
@@ -146,21 +153,21 @@ class Session:
             wire.send(sock, request, blob)
             left = self.deadline - time.monotonic()
             if left <= 0 or not select.select([sock], [], [], left)[0]:
-                raise SubmissionStopped("timed out", "the time limit was reached")
+                raise SubmissionStopped(Status.TIMED_OUT, "the time limit was reached")
             sock.settimeout(max(self.deadline - time.monotonic(), 0.01))
             document, blob = wire.receive(sock, self.max_bytes)
         except (EOFError, ConnectionError, BrokenPipeError):
             raise SubmissionStopped(*self.death()) from None
         except TimeoutError:
-            raise SubmissionStopped("timed out", "the time limit was reached") from None
+            raise SubmissionStopped(Status.TIMED_OUT, "the time limit was reached") from None
         except wire.ProtocolError as error:
-            raise SubmissionStopped("tampering detected",
+            raise SubmissionStopped(Status.TAMPERING,
                                     f"the student process sent a malformed message ({error})"
                                     ) from None
         if "fatal" in document:
             # after student code has run, a broken agent is the student's doing
-            status = "memory limit" if document.get("memory") else \
-                "kernel died" if document.get("student") else "grader error"
+            status = Status.MEMORY_LIMIT if document.get("memory") else \
+                Status.KERNEL_DIED if document.get("student") else Status.GRADER_ERROR
             raise SubmissionStopped(status, f"sandbox: {str(document['fatal'])[:500]}")
         if document.get("memory"):
             self.memory_trouble = True
@@ -176,17 +183,19 @@ class Session:
         if status is not None and os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             if sig == signal.SIGKILL and self.memory_trouble:
-                return "memory limit", "killed after running out of memory"
-            return "kernel died", f"the student process was killed by {signal.Signals(sig).name}"
+                return Status.MEMORY_LIMIT, "killed after running out of memory"
+            signal_name = signal.Signals(sig).name
+            return Status.KERNEL_DIED, f"the student process was killed by {signal_name}"
         if status is not None and os.WIFEXITED(status):
-            return "kernel died", f"the student process exited with code {os.WEXITSTATUS(status)}"
-        return "kernel died", "the student process closed its pipe"
+            code = os.WEXITSTATUS(status)
+            return Status.KERNEL_DIED, f"the student process exited with code {code}"
+        return Status.KERNEL_DIED, "the student process closed its pipe"
 
     def value(self, document, blob):
         try:
             return wire.decode(document, blob, self.proxy)
         except wire.ProtocolError as error:
-            raise SubmissionStopped("tampering detected", f"malformed value ({error})") from None
+            raise SubmissionStopped(Status.TAMPERING, f"malformed value ({error})") from None
 
     def request(self, request, argument=None):
         """A request that returns a value (getattr, len, getitem, iter)."""
@@ -215,19 +224,17 @@ class Session:
 
     def call(self, target, args, kwargs, check):
         """Call a stand-in; copy back what the call did to module arguments. (result, echoed)"""
-        from onebyone.checks.core import CheckFailure
-
         blob = self._pickled((tuple(args), dict(kwargs)))
         request = {"op": "call", "target": object.__getattribute__(target, "_id"),
                    "check": check}
         document, blob = self.exchange(request, blob)
         if "violation" in document:
-            raise CheckFailure(str(document["violation"])[:1000])
+            raise core.CheckFailure(str(document["violation"])[:1000])
         if "error" in document:
             raise LearnerError(str(document["error"]))
         reply = self.value(document.get("value"), blob)
         if type(reply) is not list or len(reply) != 2 or type(reply[1]) is not dict:
-            raise SubmissionStopped("tampering detected", "malformed call result")
+            raise SubmissionStopped(Status.TAMPERING, "malformed call result")
         result, echoed = reply
         for index, state in echoed.items():
             _copy_back(args, index, state)

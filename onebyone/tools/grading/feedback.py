@@ -16,22 +16,21 @@ def page(result):
     """The feedback HTML for one graded submission."""
     e = html.escape
     rows = []
-    for item in result["items"]:
-        passed = item["score"] >= item["max_score"] and item["max_score"] > 0
-        verdict = "passed" if passed else "failed"
+    for item in result.items:
+        verdict = "passed" if item.passed else "failed"
         rows.append(
-            f"<tr><td>{e(item['grade_id'])}<br><span class='note'>{e(item['description'])}"
-            f"</span></td><td>{item['score']:g} / {item['max_score']:g}</td>"
-            f"<td class='{verdict}'>{verdict}</td><td>{e(item['message'])}</td></tr>")
-    notes = "".join(f"<li>{e(note)}</li>" for note in result["notes"] if "\n" not in note)
-    status = "" if result["status"] == "graded" else \
-        f"<p><strong>Status: {e(result['status'])}.</strong></p>"
+            f"<tr><td>{e(item.grade_id)}<br><span class='note'>{e(item.description)}"
+            f"</span></td><td>{item.score:g} / {item.max_score:g}</td>"
+            f"<td class='{verdict}'>{verdict}</td><td>{e(item.message)}</td></tr>")
+    notes = "".join(f"<li>{e(note)}</li>" for note in result.notes if "\n" not in note)
+    status = "" if result.normal else \
+        f"<p><strong>Status: {e(str(result.status))}.</strong></p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Feedback: {e(result['assignment'])} ({e(result['student'])})</title>
+<title>Feedback: {e(result.assignment)} ({e(result.student)})</title>
 <style>{STYLE}</style></head><body>
-<h1>Feedback on {e(result['assignment'])}</h1>
-<p>Student: {e(result['student'])}. Score: <strong>{result['score']:g} / {result['max_score']:g}
+<h1>Feedback on {e(result.assignment)}</h1>
+<p>Student: {e(result.student)}. Score: <strong>{result.score:g} / {result.max_score:g}
 </strong>.</p>{status}
 <table><thead><tr><th>test</th><th>points</th><th>result</th><th>message</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>

@@ -4,8 +4,8 @@ import pathlib
 import shutil
 import tempfile
 
-from onebyone import book
-from onebyone.bench import median_seconds
+from onebyone.tools import book
+from onebyone.tools.bench import median_seconds
 
 TITLE = "Book build, strict (median of 3 runs each)"
 ROOT = book.ROOT

@@ -21,11 +21,12 @@ import time
 import nbformat
 from nbgrader import utils
 
-from onebyone.grading import batch
+from onebyone.tools import environment
+from onebyone.tools.grading import batch
 
 TITLE = "Grading a class with onebyone grade and with plain nbgrader (medians, seconds)"
 STUDENTS = os.environ.get("ONEBYONE_BENCH_STUDENTS")  # default: about 20 submissions
-BIN = pathlib.Path(sys.executable).parent
+BIN = environment.env_bin()
 ROOT = batch.ROOT
 
 
@@ -67,7 +68,7 @@ def make_class(folder, students=None, course=ROOT):
 
 
 def _env():
-    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return environment.with_env_bin()
 
 
 def _run(command, cwd=None):
@@ -121,7 +122,7 @@ def startup_costs(work, repeats):
     """Median seconds to start each thing a grader needs before a student's first cell runs."""
     from jupyter_client.manager import KernelManager
 
-    from onebyone.grading import agent, remote, sandbox
+    from onebyone.tools.grading import agent, remote, sandbox
 
     def python_with_torch():
         _timed([sys.executable, "-c", "import numpy, torch"])

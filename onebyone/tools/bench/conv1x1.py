@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from onebyone import layers
-from onebyone.bench import median_seconds
+from onebyone.tools.bench import median_seconds
 
 TITLE = "1×1 convolution, N=8, 192 -> 64 channels, 28×28, float64 (median of 20 runs)"
 

@@ -1,4 +1,4 @@
-"""The strict book build: `python -m onebyone.book build [ROOT]`.
+"""The strict book build: `onebyone book [FOLDER]` (or `make book`).
 
 Jupyter Book 1 alone is too lenient in two ways this module fixes:
 - after a failed build, Sphinx's saved environment makes the next build skip the failing pages
@@ -16,10 +16,11 @@ import pathlib
 import re
 import shutil
 import subprocess
-import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGE = pathlib.Path(__file__).resolve().parent
+from onebyone.tools import environment, kit
+
+ROOT = environment.course_root()
+PACKAGE = environment.PACKAGE
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 # `from onebyone import a, b` / `from onebyone.x import y` / `import onebyone.x`
 FROM_IMPORT = re.compile(r"from\s+onebyone((?:\.\w+)*)\s+import\s+(\([^)]*\)|[^\n;#]+)")
@@ -157,28 +158,15 @@ def build(root=ROOT, quiet=False, package=PACKAGE):
     root = pathlib.Path(root)
     out = root / "_build"
     forget_stale_executions(root, package)
-    command = [str(pathlib.Path(sys.executable).parent / "jupyter-book"), "build", str(root),
+    command = [str(environment.env_bin() / "jupyter-book"), "build", str(root),
                "-n", "-W", "--keep-going"]
-    done = subprocess.run(command, capture_output=quiet, text=True)
+    done = subprocess.run(command, capture_output=quiet, text=True, env=environment.with_env_bin())
     if done.returncode != 0:
         # Forget the saved Sphinx environment, or the next build would pass without re-reading
         # the pages that failed.
         shutil.rmtree(out / ".doctrees", ignore_errors=True)
+    else:  # the student kit, published with the site (see kit.py)
+        kit.build_wheel(root, out / "html" / kit.KIT_FOLDER)
     if quiet:
         done.check_output = (done.stdout or "") + (done.stderr or "")
     return done
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] != "build" or len(argv) > 2:
-        print("usage: python -m onebyone.book build [BOOK_FOLDER]", file=sys.stderr)
-        return 2
-    done = build(argv[1] if len(argv) == 2 else ROOT)
-    if done.returncode != 0:
-        print("\nThe book build failed: see the warnings and errors above.", file=sys.stderr)
-    return done.returncode
-
-
-if __name__ == "__main__":
-    sys.exit(main())

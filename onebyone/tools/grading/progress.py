@@ -23,7 +23,7 @@ class Progress:
     def update(self, result, reused=False):
         self.done += 1
         self.reused += reused
-        self.failed += result["status"] != "graded"
+        self.failed += not result.normal
         elapsed = time.monotonic() - self.start
         graded_now = self.done - self.reused
         eta = elapsed / graded_now * (self.total - self.done) if graded_now else 0.0
@@ -34,6 +34,5 @@ class Progress:
         if self.tty:
             self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
         else:
-            self.stream.write(f"{line}  {result['student']}/{result['assignment']}: "
-                              f"{result['status']}\n")
+            self.stream.write(f"{line}  {result.student}/{result.assignment}: {result.status}\n")
         self.stream.flush()

@@ -1,0 +1,151 @@
+"""The student kit, as a student with only the website gets it.
+
+The end-to-end test serves the built site on 127.0.0.1, makes a fresh venv outside the
+repository, installs torch and numpy, then the kit *from the served site*, and runs exercise
+notebooks downloaded from the site in a kernel of that venv: filled with the reference answers
+they run clean; left blank they stop on the first NotImplementedError; and no tool (grading,
+nbgrader, Sphinx) was loaded into the student's kernel.
+"""
+
+import email.parser
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+import zipfile
+
+import nbformat
+import pytest
+from books import ROOT
+from browser import serve
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from onebyone.tools import kit
+from onebyone.tools.release import assignments
+
+KERNEL = "onebyone-student-kit"
+TOOL_MODULES = ("onebyone.tools", "nbgrader", "sphinx", "jupyter_book", "myst_nb")
+
+
+def test_every_kit_block_and_address_is_up_to_date():
+    stale = [str(p.relative_to(ROOT)) for p in kit.out_of_date(ROOT)]
+    assert stale == [], f"run `make exercises` to update the kit block in {stale}"
+
+
+def test_the_kit_address_follows_the_one_setting():
+    assert kit.kit_url(ROOT) == f"{kit.site_address(ROOT)}/kit/{kit.wheel_name()}"
+    assert kit.kit_url(ROOT).startswith(("http://", "https://"))
+
+
+def test_the_wheel_declares_ranges_and_puts_the_tools_in_extras(tmp_path):
+    wheel = kit.build_wheel(ROOT, tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        info = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.Parser().parsestr(archive.read(info).decode("utf-8"))
+    requires = metadata.get_all("Requires-Dist")
+    always = [r for r in requires if "extra ==" not in r]
+    assert {re.split(r"[<>=!~ ;\[]", r)[0].lower() for r in always} == \
+        {"numpy", "torch", "matplotlib"}
+    assert not [r for r in requires if "==" in r.split(";")[0]], "a student's kit pins nothing"
+    assert metadata["Requires-Python"] == ">=3.10"
+    assert {"book", "grade"} <= set(metadata.get_all("Provides-Extra"))
+    assert "onebyone/checks/core.py" in names and "onebyone/tools/static/onebyone.css" in names
+    assert not [n for n in names if n.startswith(("solutions/", "chapters/", "exercises/"))]
+
+
+def _run(command, **kwargs):
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def student(built_book, tmp_path_factory):
+    """(site address, kernels folder, work folder): a student's fresh Python with the kit
+    installed from the served site, and a Jupyter kernel of it."""
+    home = tmp_path_factory.mktemp("student")
+    assert ROOT not in home.parents
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    with serve(built_book) as site:
+        _run([sys.executable, "-m", "venv", str(home / "venv")], env=env)
+        python = str(home / "venv" / "bin" / "python")
+        # the student installs torch's CPU build and numpy first, then the kit from the site
+        _run([python, "-m", "pip", "install", "--quiet", "torch==2.13.0", "numpy", "ipykernel"],
+             env=env, cwd=home)
+        _run([python, "-m", "pip", "install", "--quiet", f"{site}kit/{kit.wheel_name()}"],
+             env=env, cwd=home)
+        kernels = home / "jupyter"
+        spec = kernels / "kernels" / KERNEL
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "a student's Python with the kit", "language": "python"}))
+        yield site, kernels, home
+
+
+def downloaded(site, assignment):
+    """The exercise notebook, fetched through the download link of its page on the site."""
+    page = urllib.request.urlopen(f"{site}exercises/{assignment}/{assignment}.html").read()
+    link = next(h for h in re.findall(r'href="([^"]+\.ipynb)"', page.decode("utf-8")))
+    url = urllib.parse.urljoin(f"{site}exercises/{assignment}/", link)
+    return nbformat.reads(urllib.request.urlopen(url).read().decode("utf-8"), as_version=4)
+
+
+def filled(notebook, assignment):
+    """The notebook with every answer cell replaced by the reference answer."""
+    source = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", 4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = "\n".join(line for line in answers[grade_id].splitlines()
+                                    if "### BEGIN SOLUTION" not in line
+                                    and "### END SOLUTION" not in line)
+    return notebook
+
+
+CHECK_NO_TOOLS = f"""import sys, onebyone
+tools = sorted(m for m in sys.modules if m.startswith({TOOL_MODULES!r}))
+assert tools == [], tools
+assert "site-packages" in onebyone.__file__, onebyone.__file__
+print("no tool in this kernel; the kit came from", onebyone.__file__)"""
+
+
+def execute(notebook, student, monkeypatch):
+    site, kernels, home = student
+    monkeypatch.setenv("JUPYTER_PATH", str(kernels))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    client = NotebookClient(notebook, kernel_name=KERNEL, timeout=300,
+                            resources={"metadata": {"path": str(home)}})
+    client.execute()
+    return notebook
+
+
+@pytest.mark.parametrize("assignment", assignments(ROOT))
+def test_a_solved_exercise_runs_clean_on_the_kit(student, assignment, monkeypatch):
+    notebook = filled(downloaded(student[0], assignment), assignment)
+    notebook.cells.append(nbformat.v4.new_code_cell(CHECK_NO_TOOLS))
+    execute(notebook, student, monkeypatch)
+    last = notebook.cells[-1].outputs
+    assert last and "no tool in this kernel" in last[0]["text"]
+
+
+def test_a_blank_exercise_stops_on_the_first_unwritten_function(student, monkeypatch):
+    assignment = assignments(ROOT)[0]
+    notebook = downloaded(student[0], assignment)
+    with pytest.raises(CellExecutionError) as stop:
+        execute(notebook, student, monkeypatch)
+    assert stop.value.ename == "NotImplementedError", stop.value
+    ran = [c for c in notebook.cells if c.cell_type == "code" and c.get("execution_count")]
+    assert not any(o.get("ename") == "ImportError" for c in ran for o in c.outputs)
+    first_answer = next(c for c in notebook.cells
+                        if c.metadata.get("nbgrader", {}).get("solution"))
+    assert ran[-1].metadata["nbgrader"]["grade_id"].startswith("test_"), \
+        "it stops in the first test cell, which calls the first unwritten function"
+    assert ran.index(first_answer) == len(ran) - 2
