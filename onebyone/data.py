@@ -97,14 +97,14 @@ def _bundled_digits():
     images = (table[:, :-1] / 16.0).astype(np.float32)     # counts 0..16 -> 0..1
     images = images.reshape(-1, DIGIT_SIZE, DIGIT_SIZE)    # (1797, 64) -> (1797, 8, 8)
     labels = table[:, -1].astype(np.int64)
-    images.flags.writeable = labels.flags.writeable = False  # one copy shared by every caller
     return images, labels
 
 
 def digits():
     """The 1797 handwritten digits bundled with scikit-learn: images (1797, 8, 8) float32 in
-    0..1 and labels (1797,) int64 (0-9). Read-only arrays; copy before changing them."""
-    return _bundled_digits()
+    0..1 and labels (1797,) int64 (0-9). The file is read once; each call gets its own copy."""
+    images, labels = _bundled_digits()
+    return images.copy(), labels.copy()
 
 
 def split_digits(seed, n_test):

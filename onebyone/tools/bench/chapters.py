@@ -1,10 +1,9 @@
 """Each chapter's execution time: its code cells run top to bottom in a fresh kernel.
 
-This is the time the book build spends on a page whose cached execution is stale (the cache
-keys on the page's code and the helper modules it imports, see onebyone/tools/book.py). Kernel start-up
-is included, as it is in the build; Sphinx's own work is not (onebyone.tools.bench.book has the whole
-build).
-"""
+This is the time the book build spends on a page whose cached execution is stale (the cache keys
+on the page's code and the helper modules it imports, see onebyone/tools/book.py). Kernel
+start-up is included, as it is in the build; Sphinx's own work is not (onebyone.tools.bench.book
+times the whole build)."""
 
 import time
 
