@@ -20,6 +20,14 @@ def conv_mults(h_out, w_out, c_in, c_out, k, groups=1):
     return h_out * w_out * c_out * (c_in // groups) * k * k
 
 
+def conv_adds(h_out, w_out, c_in, c_out, k, bias=False, groups=1):
+    """Additions of a k×k convolution: summing a dot product of n products takes n - 1
+    additions, and a bias one more. So a convolution without bias adds one time less per output
+    value than it multiplies."""
+    per_output = (c_in // groups) * k * k - 1 + (1 if bias else 0)
+    return h_out * w_out * c_out * per_output
+
+
 def linear_params(n_in, n_out, bias=True):
     """Learnable numbers in a fully connected layer."""
     return n_out * n_in + (n_out if bias else 0)
@@ -68,15 +76,18 @@ def count_model(model, input_shape):
 
 def run_with_hooks(model, input_shape, select, record):
     """Run `model` once, in eval mode and without gradients, on zeros of `input_shape` (C, H, W),
-    calling `record(name, module, inputs, output)` after each selected module runs."""
+    calling `record(name, module, inputs, output)` after each selected module runs. A model on
+    PyTorch's "meta" device runs too: its layers compute shapes only."""
     handles = [module.register_forward_hook(
                    lambda m, i, o, name=name: record(name, m, i, o))
                for name, module in model.named_modules() if select(module)]
     was_training = model.training
+    # On the model's device: a model built on "meta" runs on shapes alone, without weights.
+    device = next(model.parameters(), torch.zeros(0)).device
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros((1, *input_shape)))
+            model(torch.zeros((1, *input_shape), device=device))
     finally:
         model.train(was_training)
         for handle in handles:

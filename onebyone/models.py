@@ -18,25 +18,50 @@ def linear_as_conv1x1(linear):
     return conv
 
 
-def mlpconv(in_channels, out_channels, kernel_size, stride=1, padding=0):
+def mlpconv(in_channels, out_channels, kernel_size, stride=1, padding=0, mid_channels=None):
     """Network in Network's mlpconv block: a k×k convolution, then two 1×1 convolutions, each
-    followed by ReLU. The 1×1 layers are the "micro network" applied at every position."""
+    followed by ReLU. The 1×1 layers are the "micro network" applied at every position.
+
+    `mid_channels` is the width of the first two layers (default: `out_channels`, all three
+    layers equally wide).
+    """
+    mid = out_channels if mid_channels is None else mid_channels
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, kernel_size=1), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, kernel_size=1), nn.ReLU(),
+        nn.Conv2d(in_channels, mid, kernel_size, stride, padding), nn.ReLU(),
+        nn.Conv2d(mid, mid, kernel_size=1), nn.ReLU(),
+        nn.Conv2d(mid, out_channels, kernel_size=1), nn.ReLU(),
     )
 
 
 def nin(num_classes=1000, in_channels=3):
-    """The ImageNet Network in Network: four mlpconv blocks, the last one producing one map per
-    class, then global average pooling. Input (N, in_channels, 224, 224) -> (N, num_classes)."""
+    """A compact ImageNet Network in Network (as in d2l.ai): four mlpconv blocks, the last one
+    num_classes wide throughout, then global average pooling.
+    Input (N, in_channels, 224, 224) -> (N, num_classes).
+
+    The model the NIN authors released (`nin_released`) has a wider last block and max-pools
+    that round up.
+    """
+    return _nin(in_channels, num_classes, last_mid=num_classes, ceil_mode=False)
+
+
+def nin_released(num_classes=1000, in_channels=3):
+    """The ImageNet NIN its authors released in Caffe's model zoo (not described in the paper):
+    as `nin`, but the last block is 384 -> 1024 -> 1024 -> num_classes, and the max-pools round
+    their output size up, as Caffe's do (224 -> 54 -> 27 -> 13 -> 6 on a 224×224 image)."""
+    return _nin(in_channels, num_classes, last_mid=1024, ceil_mode=True)
+
+
+def _nin(in_channels, num_classes, last_mid, ceil_mode):
+    """Four mlpconv blocks, max-pools between the first three, dropout, global average pooling."""
+    def pool():
+        return nn.MaxPool2d(3, stride=2, ceil_mode=ceil_mode)
+
     return nn.Sequential(
-        mlpconv(in_channels, 96, kernel_size=11, stride=4), nn.MaxPool2d(3, stride=2),
-        mlpconv(96, 256, kernel_size=5, padding=2), nn.MaxPool2d(3, stride=2),
-        mlpconv(256, 384, kernel_size=3, padding=1), nn.MaxPool2d(3, stride=2),
+        mlpconv(in_channels, 96, kernel_size=11, stride=4), pool(),
+        mlpconv(96, 256, kernel_size=5, padding=2), pool(),
+        mlpconv(256, 384, kernel_size=3, padding=1), pool(),
         nn.Dropout(0.5),
-        mlpconv(384, num_classes, kernel_size=3, padding=1),
+        mlpconv(384, num_classes, kernel_size=3, padding=1, mid_channels=last_mid),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (N, num_classes, h, w) -> (N, num_classes)
     )
 
@@ -96,16 +121,21 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """ResNet's bottleneck block: 1×1 reduce, 3×3, 1×1 expand, each with batch norm.
 
-    The stride sits on the 3×3 convolution (as in torchvision). The shortcut is the identity when
-    the shape is unchanged, else a strided 1×1 projection with batch norm.
+    By default the stride sits on the 3×3 convolution, as in torchvision ("ResNet v1.5");
+    `stride_on="1x1"` puts it on the first 1×1 convolution, as in the ResNet paper's released
+    models ("v1"). The shortcut is the identity when the shape is unchanged, else a strided 1×1
+    projection with batch norm.
     """
 
-    def __init__(self, in_channels, mid_channels, out_channels, stride=1):
+    def __init__(self, in_channels, mid_channels, out_channels, stride=1, stride_on="3x3"):
         super().__init__()
+        if stride_on not in ("3x3", "1x1"):
+            raise ValueError(f"stride_on must be '3x3' or '1x1', not {stride_on!r}")
+        first, middle = (stride, 1) if stride_on == "1x1" else (1, stride)
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, mid_channels, 1, bias=False),
+            nn.Conv2d(in_channels, mid_channels, 1, first, bias=False),
             nn.BatchNorm2d(mid_channels), nn.ReLU(),
-            nn.Conv2d(mid_channels, mid_channels, 3, stride, padding=1, bias=False),
+            nn.Conv2d(mid_channels, mid_channels, 3, middle, padding=1, bias=False),
             nn.BatchNorm2d(mid_channels), nn.ReLU(),
             nn.Conv2d(mid_channels, out_channels, 1, bias=False),
             nn.BatchNorm2d(out_channels),
@@ -217,17 +247,24 @@ RESNET_STAGES = {
     152: ("bottleneck", (3, 8, 36, 3)),
 }
 BOTTLENECK_EXPANSION = 4  # a bottleneck block outputs 4 × its inner width: 64 -> 256
+# Where a strided bottleneck block puts its stride: the paper's released models ("v1") on the
+# first 1×1 convolution, torchvision ("v1.5") on the 3×3 convolution.
+RESNET_LAYOUTS = {"v1": "1x1", "v1.5": "3x3"}
 
 
-def resnet(depth, num_classes=1000):
+def resnet(depth, num_classes=1000, layout="v1.5"):
     """A ResNet of the paper's Table 1 (18, 34: basic blocks; 50, 101, 152: bottleneck blocks).
 
-    The first block of stages 2-4 halves height and width (stride 2 on its 3×3 convolution) and
-    has a projection shortcut; so does the first block of stage 1 in bottleneck networks, which
-    widens 64 to 256 channels. Input (N, 3, 224, 224) -> (N, num_classes).
+    The first block of stages 2-4 halves height and width (stride 2) and has a projection
+    shortcut; so does the first block of stage 1 in bottleneck networks, which widens 64 to 256
+    channels. In bottleneck blocks, layout "v1.5" (torchvision's) puts the stride on the 3×3
+    convolution, "v1" (the paper's released models) on the first 1×1 convolution; basic blocks
+    are the same in both. Input (N, 3, 224, 224) -> (N, num_classes).
     """
     if depth not in RESNET_STAGES:
         raise ValueError(f"no ResNet of depth {depth!r}; known depths: {sorted(RESNET_STAGES)}")
+    if layout not in RESNET_LAYOUTS:
+        raise ValueError(f"layout must be one of {sorted(RESNET_LAYOUTS)}, not {layout!r}")
     kind, counts = RESNET_STAGES[depth]
     layers = [nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64),
               nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1)]            # 224 -> 112 -> 56
@@ -241,7 +278,8 @@ def resnet(depth, num_classes=1000):
                 channels = width
             else:
                 out = width * BOTTLENECK_EXPANSION
-                layers.append(Bottleneck(channels, width, out, stride))
+                layers.append(Bottleneck(channels, width, out, stride,
+                                         stride_on=RESNET_LAYOUTS[layout]))
                 channels = out
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(),                   # (N, C, 7, 7) -> (N, C)
                nn.Linear(channels, num_classes)]

@@ -168,10 +168,3 @@ def loss_curves_figure(curves, batches_per_epoch, window=10):
     ax.legend(fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
-
-
-def figure_directive(key, name, alt, caption):
-    """The MyST text of a numbered figure showing the glued figure `key`, for a page cell that
-    outputs Markdown: so the alt text can be written from computed numbers. One line of alt."""
-    alt = " ".join(alt.split())
-    return f":::{{glue:figure}} {key}\n:alt: {alt}\n:name: {name}\n\n{caption}\n:::\n"

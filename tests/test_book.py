@@ -161,3 +161,15 @@ def test_built_pages_load_mathjax_from_the_site_and_nothing_from_a_cdn(built_boo
             with_math += 1
             assert (page.parent / src.split("?")[0]).resolve().is_file(), f"{where}: {src}"
     assert with_math, "no page loads MathJax, yet the one-by-one chapter has equations"
+
+
+def test_every_figure_on_a_chapter_shows_an_image_with_alt_text(built_book):
+    """A numbered figure holds a loadable image with alt text, not a text placeholder."""
+    for page in sorted((built_book / "chapters").glob("*.html")):
+        raw = page.read_text(encoding="utf-8")
+        for figure in re.findall(r"<figure.*?</figure>", raw, re.S):
+            image = re.search(r"<img[^>]*>", figure)
+            assert image, f"{page.name}: a figure without an image: {figure[:300]}"
+            alt = re.search(r'alt="([^"]*)"', image.group(0))
+            assert alt and len(alt.group(1)) > 20, f"{page.name}: {image.group(0)[:200]}"
+            assert "&lt;Figure size" not in figure

@@ -1,5 +1,7 @@
 """The reference networks against closed-form counts from onebyone.cost, and their shapes."""
 
+import copy
+
 import pytest
 import torch
 
@@ -161,6 +163,86 @@ def test_block_rows_and_kinds_account_for_every_parameter(make, shape):
     total = cost.total_params(net)
     assert sum(r.params for r in cost.block_rows(net, shape)) == total
     assert sum(cost.params_by_kind(net).values()) == total
+
+
+def test_nin_released_is_the_caffe_model_zoo_layout():
+    """The authors' released ImageNet NIN: the layer-by-layer formula, Caffe's map sizes, and
+    only its last block differs from the compact `nin`."""
+    layers = [(3, 96, 11), (96, 96, 1), (96, 96, 1), (96, 256, 5), (256, 256, 1), (256, 256, 1),
+              (256, 384, 3), (384, 384, 1), (384, 384, 1), (384, 1024, 3), (1024, 1024, 1),
+              (1024, 1000, 1)]
+    net = models.nin_released()
+    assert cost.total_params(net) == sum(cost.conv_params(i, o, k, bias=True)
+                                         for i, o, k in layers)
+    pooled = [r.out_shape for r in cost.block_rows(net, (3, 224, 224)) if r.kind == "MaxPool2d"]
+    assert pooled == [(96, 27, 27), (256, 13, 13), (384, 6, 6)]  # Caffe rounds up
+    assert cost.weight_depth(net) == 12
+    compact = models.nin()
+    first_three = slice(0, 6)
+    assert cost.total_params(net[first_three]) == cost.total_params(compact[first_three])
+
+
+def test_mlpconv_mid_channels():
+    """The micro network's hidden width can differ from the block's output width."""
+    block = models.mlpconv(8, 5, kernel_size=3, mid_channels=16)
+    assert [m.out_channels for m in block if isinstance(m, torch.nn.Conv2d)] == [16, 16, 5]
+    assert block(torch.zeros(1, 8, 6, 6)).shape == (1, 5, 4, 4)
+
+
+def test_bottleneck_v1_layout_moves_only_the_stride():
+    """stride_on="1x1" (the paper's models) = the v1.5 block with the stride moved, same weights."""
+    torch.manual_seed(0)
+    v15 = models.Bottleneck(16, 8, 32, stride=2).eval()
+    v1 = models.Bottleneck(16, 8, 32, stride=2, stride_on="1x1").eval()
+    v1.load_state_dict(v15.state_dict())
+    assert v1.body[0].stride == (2, 2) and v1.body[3].stride == (1, 1)
+    moved = copy.deepcopy(v15)
+    moved.body[0].stride, moved.body[3].stride = (2, 2), (1, 1)
+    x = torch.randn(2, 16, 9, 9)
+    with torch.no_grad():
+        assert torch.equal(v1(x), moved(x))
+        assert v1(x).shape == v15(x).shape == (2, 32, 5, 5)
+    with pytest.raises(ValueError, match="stride_on"):
+        models.Bottleneck(16, 8, 32, stride_on="3×3")
+
+
+@pytest.mark.parametrize("depth", sorted(models.RESNET_STAGES))
+def test_resnet_layouts_share_weights_and_differ_in_cost_only_with_bottlenecks(depth):
+    """v1 and v1.5 have the same parameters; only bottleneck networks differ in multiplications,
+    and v1 (stride on the 1×1) is the cheaper: its 3×3 runs on the smaller map."""
+    with torch.device("meta"):
+        v1, v15 = models.resnet(depth, layout="v1"), models.resnet(depth, layout="v1.5")
+    assert cost.total_params(v1) == cost.total_params(v15)
+    m1, m15 = cost.total_mults(v1, (3, 224, 224)), cost.total_mults(v15, (3, 224, 224))
+    if models.RESNET_STAGES[depth][0] == "basic":
+        assert m1 == m15
+    else:
+        assert m1 < m15
+    with pytest.raises(ValueError, match="layout"):
+        models.resnet(depth, layout="v2")
+
+
+def test_counting_on_meta_equals_counting_on_cpu():
+    """A model built on "meta" (no weights) gives the same layer costs as a real one."""
+    with torch.device("meta"):
+        meta = models.resnet(18)
+    assert cost.count_model(meta, (3, 64, 64)) == cost.count_model(models.resnet(18),
+                                                                   (3, 64, 64))
+
+
+def test_additions_against_multiplications_and_torch_flop_counter():
+    """A dot product of n terms takes n multiplications and n - 1 additions (n with a bias);
+    torch's FLOP counter counts 2 per multiply-add, one addition more per output than exact."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    h = w = 7
+    mults = cost.conv_mults(h, w, 12, 5, 3)
+    assert cost.conv_adds(h, w, 12, 5, 3, bias=True) == mults
+    assert cost.conv_adds(h, w, 12, 5, 3) == mults - h * w * 5
+    conv = torch.nn.Conv2d(12, 5, 3, padding=1, bias=False)
+    with FlopCounterMode(display=False) as counter:
+        conv(torch.zeros(1, 12, h, w))
+    assert counter.get_total_flops() == 2 * mults
 
 
 # --- The real-digits experiments -----------------------------------------------------------------

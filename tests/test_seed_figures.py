@@ -62,3 +62,38 @@ def test_googlenet_is_not_a_twelfth_of_alexnet():
     with torch.device("meta"):
         ratio = cost.total_params(models.alexnet()) / cost.total_params(models.googlenet())
     assert round(ratio) == 9                                        # not 12
+
+
+def test_nin_sizes_are_those_of_the_released_model_in_mib():
+    """The model zoo page of the authors' ImageNet NIN: "29MB", AlexNet "about 230MB", "one
+    eighth the size". Its weights as float32 take 29 MiB to two digits; AlexNet's 230 MiB."""
+    with torch.device("meta"):
+        alex = cost.total_params(models.alexnet())
+        released = cost.total_params(models.nin_released())
+    assert round(cost.float32_megabytes(released)[1]) == 29              # MiB
+    assert round(cost.float32_megabytes(released)[0]) == 30              # not 29 in MB
+    assert round(cost.float32_megabytes(alex)[1], -1) == 230             # MiB, to 2 digits
+    assert round(alex / released) == 8                                  # "one eighth"
+
+
+# ResNet paper, Table 1: "FLOPs" (multiply-adds) of ResNet-18/34/50/101/152, in billions.
+RESNET_TABLE1_GFLOPS = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
+
+
+def test_resnet_table1_flops_need_the_v1_layout():
+    """With the stride on the first 1×1 (v1), every figure of Table 1 is met within 2%; with
+    torchvision's v1.5 layout ResNet-50 costs over 5% more than the paper says."""
+    for depth, paper in RESNET_TABLE1_GFLOPS.items():
+        with torch.device("meta"):
+            v1 = cost.total_mults(models.resnet(depth, layout="v1"), (3, 224, 224))
+        assert abs(v1 / 1e9 / paper - 1) < 0.02, depth
+    with torch.device("meta"):
+        v15 = cost.total_mults(models.resnet(50, layout="v1.5"), (3, 224, 224))
+    assert v15 / 1e9 / RESNET_TABLE1_GFLOPS[50] - 1 > 0.05
+
+
+def test_googlenet_is_near_its_multiply_add_budget():
+    """GoogLeNet paper: designed for "a computational budget of 1.5 billion multiply-adds"."""
+    with torch.device("meta"):
+        mults = cost.total_mults(models.googlenet(), (3, 224, 224))
+    assert abs(mults / 1.5e9 - 1) < 0.06

@@ -53,7 +53,7 @@ def bottleneck(Bottleneck, in_channels, mid_channels, out_channels, stride=1, si
     x = torch.randn(3, in_channels, *size, generator=torch.Generator().manual_seed(seed + 1))
 
     def mistakes(mode):
-        stride_first = copy.deepcopy(reference)
+        stride_first = copy.deepcopy(reference)  # the v1 layout, with the same weights
         stride_first.body[0].stride, stride_first.body[3].stride = (stride, stride), (1, 1)
         with torch.no_grad():
             body, shortcut = reference.body(x), reference.shortcut(x)
@@ -61,8 +61,9 @@ def bottleneck(Bottleneck, in_channels, mid_channels, out_channels, stride=1, si
                 ("the ReLU after the addition is missing", body + shortcut),
                 ("ReLU was applied before the addition, not after it",
                  torch.relu(body) + shortcut),
-                ("the stride sits on the first 1×1 convolution; put it on the 3×3",
-                 stride_first(x)),
+                ("the stride sits on the first 1×1 convolution, as in the ResNet paper's "
+                 "own models (\"v1\"); this exercise follows torchvision's layout "
+                 "(\"v1.5\"), which puts it on the 3×3 convolution", stride_first(x)),
             ]
             if body.shape == x.shape:
                 found.append(("the shortcut was not added", torch.relu(body)))

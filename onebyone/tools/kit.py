@@ -10,8 +10,10 @@ that nothing is out of date).
 import importlib.metadata
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -118,15 +120,23 @@ def write_blocks(root):
 
 
 def build_wheel(root, into):
-    """Build the package's wheel into folder `into` (offline: no build isolation)."""
-    into = pathlib.Path(into)
+    """Build the package's wheel into folder `into` (offline: no build isolation).
+
+    It is built from a clean copy of what the wheel is made of, so no stale `build/` folder
+    can slip an old file into it and the course folder is left as it was."""
+    into = pathlib.Path(into).resolve()
     into.mkdir(parents=True, exist_ok=True)
     for old in into.glob("onebyone-*.whl"):
         old.unlink()
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(into), str(root)],
-        capture_output=True, text=True, env=environment.with_env_bin())
+    with tempfile.TemporaryDirectory(prefix="onebyone-kit-") as scratch:
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy2(root / name, scratch)
+        shutil.copytree(root / "onebyone", pathlib.Path(scratch) / "onebyone",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+             "--no-build-isolation", "--wheel-dir", str(into), scratch],
+            capture_output=True, text=True, env=environment.with_env_bin())
     if done.returncode != 0:
         raise RuntimeError(f"building the kit's wheel failed:\n{done.stdout}{done.stderr}")
     return into / wheel_name(root)

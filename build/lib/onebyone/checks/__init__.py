@@ -1,0 +1,10 @@
+"""Checks the exercises' test cells call: one module per assignment, on a shared core.
+
+In a test cell: `from onebyone.checks import one_by_one as check`, then
+`check.conv1x1(conv1x1, x, weight)`. A failed check raises CheckFailure (an AssertionError)
+whose message is written for the learner.
+"""
+
+from onebyone.checks.core import CheckFailure, call_learner, check_equal, compare_arrays
+
+__all__ = ["CheckFailure", "call_learner", "check_equal", "compare_arrays"]

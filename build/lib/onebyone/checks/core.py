@@ -1,0 +1,392 @@
+"""The core of every exercise check: the learner's code against the reference, with messages
+that name the likely mistake.
+
+Every check goes through two doors:
+- `call_learner(fn, *args, numpy_only=...)` runs the learner's function, refusing code that reaches
+  into the `onebyone` package (the reference answers) or, for NumPy-only items, into torch.
+- `compare_arrays(got, expected, ...)` compares plain arrays, and on failure explains the
+  difference in a learner's terms (shape, which channel, a known mistake).
+
+The grading command (`onebyone grade`) keeps the same checks but runs the learner's code in another
+process; this is why a check only ever looks at the learner's results as plain values. The grader
+hands the checks its way of calling that code (`calling_learner_with`); the checks never know the
+grader's types.
+
+The contract every check keeps, so that the learner's objects can be proxies from another process:
+- every call of learner code (functions, classes, a module's forward) goes through
+  `call_learner(fn, *args, numpy_only=..., item=...)`: `construct_learner` and `forward` below are
+  the doors for torch modules;
+- a learner's result is used only as a plain value: NumPy arrays, ints, tuples, or a torch module
+  used ONLY through `module(x)` (via `forward`, under torch.no_grad()), `state_dict()`,
+  `named_parameters()`, `parameters()`, `load_state_dict()`, `train()`/`eval()`,
+  `modules()`/`named_modules()` and `isinstance(..., nn.Module / nn.Conv2d / ...)`.
+Torch modules are compared with the reference by copying state (`copy_state`): the same numbers in
+both, then the same input must give the same output, so structure and arithmetic are both checked.
+"""
+
+import builtins
+import contextlib
+import contextvars
+import dis
+import functools
+import inspect
+import pathlib
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+from onebyone.checks import rules
+
+PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
+TORCH_DIR = str(pathlib.Path(torch.__file__).resolve().parent)
+
+
+class CheckFailure(AssertionError):
+    """A test found a mistake; the message is written for the learner."""
+
+
+# --- confirming success -----------------------------------------------------------------------
+
+_tally = {"passed": 0, "depth": 0}  # checks passed since the last `passed()`; nesting depth
+
+
+def learner_check(check):
+    """Decorator for a check that test cells call: counted once when it passes.
+
+    A check that calls another check counts once (only the outermost call); a failure resets the
+    tally, so the next cell's confirmation counts only its own checks."""
+
+    @functools.wraps(check)
+    def counted(*args, **kwargs):
+        _tally["depth"] += 1
+        try:
+            result = check(*args, **kwargs)
+        except BaseException:
+            _tally["passed"] = 0
+            raise
+        finally:
+            _tally["depth"] -= 1
+        if _tally["depth"] == 0:
+            _tally["passed"] += 1
+        return result
+
+    return counted
+
+
+def passed(item):
+    """The last line of a public test cell: confirm, in one line, the checks that just passed."""
+    count, _tally["passed"] = _tally["passed"], 0
+    print(f"\u2713 {item}: {count} public check{'' if count == 1 else 's'} passed")
+
+
+# --- calling the learner's code ---------------------------------------------------------------
+
+
+def _resolve(fn, name):
+    """What a global name used inside `fn` points to, or None."""
+    closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False))
+    if name in closure:
+        try:
+            return closure[name].cell_contents
+        except ValueError:
+            return None
+    if name in fn.__globals__:
+        return fn.__globals__[name]
+    return getattr(builtins, name, None)
+
+
+def _origin(value):
+    """The top-level package an object comes from ('torch', 'onebyone', 'numpy', ...)."""
+    if inspect.ismodule(value):
+        name = value.__name__
+    else:
+        name = getattr(value, "__module__", None) or type(value).__module__ or ""
+    return name.split(".")[0]
+
+
+def _loaded_names(code):
+    """(kind, name) of every global or closure name a code object (and those nested in it) loads.
+
+    Read from the bytecode, so it needs no source and ignores attribute names and comments."""
+    found = set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            found.add(("global", instruction.argval))
+        elif instruction.opname in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
+            found.add(("closure", instruction.argval))
+    for constant in code.co_consts:
+        if inspect.iscode(constant):
+            found |= _loaded_names(constant)
+    return found
+
+
+def forbidden_dependencies(fn, numpy_only, _seen=None):
+    """Names the learner's function (and the learner's own helpers it uses) load that reach
+    torch or the course's reference package. Checked before the function runs."""
+    seen = _seen if _seen is not None else set()
+    if inspect.isclass(fn) and fn not in seen:
+        # A learner's class: its bases and every method it defines.
+        seen.add(fn)
+        found = [f"{base.__name__} (from {rules.REFERENCE_PACKAGE})" for base in fn.__mro__[1:]
+                 if _origin(base) == rules.REFERENCE_PACKAGE]
+        for value in vars(fn).values():
+            found.extend(forbidden_dependencies(value, numpy_only, seen))
+        return sorted(set(found))
+    if not inspect.isfunction(fn) or fn in seen:
+        return []
+    seen.add(fn)
+    found = []
+    for _, name in sorted(_loaded_names(fn.__code__)):
+        value = _resolve(fn, name)
+        origin = _origin(value) if value is not None else ""
+        if origin in rules.forbidden_packages(numpy_only):
+            found.append(f"{name} (from {origin})")
+        elif ((inspect.isfunction(value) or inspect.isclass(value))
+              and value.__module__ == fn.__module__):
+            found.extend(forbidden_dependencies(value, numpy_only, seen))
+    return sorted(set(found))
+
+
+class _CallWatch:
+    """Watches one call of learner code and remembers the first call into a forbidden place."""
+
+    def __init__(self, numpy_only):
+        self.numpy_only = numpy_only
+        self.offender = None
+
+    def _forbidden_file(self, filename):
+        if filename.startswith(PACKAGE_DIR):
+            return "the course's reference package onebyone"
+        if self.numpy_only and filename.startswith(TORCH_DIR):
+            return rules.NUMPY_ONLY_FORBIDS
+        return None
+
+    def _forbidden_builtin(self, func):
+        owner = getattr(func, "__self__", None)
+        names = [getattr(func, "__module__", None) or "", getattr(owner, "__name__", "") or ""]
+        names.append(type(owner).__module__ or "")
+        if self.numpy_only and any(str(n).startswith(rules.NUMPY_ONLY_FORBIDS) for n in names):
+            return rules.NUMPY_ONLY_FORBIDS
+        return None
+
+    def __call__(self, frame, event, arg):
+        if self.offender is not None:
+            return
+        if event == "call":
+            where = self._forbidden_file(frame.f_code.co_filename)
+            if where:
+                self.offender = f"{frame.f_code.co_name} in {where}"
+        elif event == "c_call":
+            where = self._forbidden_builtin(arg)
+            if where:
+                self.offender = f"{getattr(arg, '__name__', arg)} in {where}"
+
+
+# How learner code is called: here, or (while a grader runs a test cell) through the grader's
+# caller, `caller(fn, args, numpy_only=..., item=...)`, which may hand the call to another process.
+_learner_caller = contextvars.ContextVar("learner_caller", default=None)
+
+
+@contextlib.contextmanager
+def calling_learner_with(caller):
+    """Within this block, every call of learner code made by a check goes through `caller`."""
+    token = _learner_caller.set(caller)
+    try:
+        yield
+    finally:
+        _learner_caller.reset(token)
+
+
+def call_learner(fn, *args, numpy_only, item=None):
+    """Call the learner's `fn(*args)`; fail if it uses torch (NumPy-only items) or the reference."""
+    item = item or getattr(fn, "__name__", "your function")
+    caller = _learner_caller.get()
+    if caller is not None:
+        return caller(fn, args, numpy_only=numpy_only, item=item)
+    return call_here(fn, *args, numpy_only=numpy_only, item=item)
+
+
+def call_here(fn, *args, numpy_only, item):
+    """call_learner for a function that lives in this process: read it, then watch it run."""
+    if not callable(fn):
+        raise CheckFailure(f"{item} should be a function, but it is a {type(fn).__name__}.")
+    banned = forbidden_dependencies(fn, numpy_only)
+    if banned:
+        raise CheckFailure(rules.broken(item, ", ".join(banned), numpy_only))
+    watch = _CallWatch(numpy_only)
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        result = fn(*args)
+    finally:
+        sys.setprofile(previous)
+    if watch.offender:
+        raise CheckFailure(rules.broken(item, watch.offender, numpy_only, verb="called"))
+    return result
+
+
+# --- comparing results ------------------------------------------------------------------------
+
+
+def as_array(value, item):
+    """The learner's result as a plain float array, or a clear failure."""
+    if isinstance(value, torch.Tensor):
+        raise CheckFailure(f"{item} returned a torch.Tensor; return a NumPy array (np.ndarray).")
+    if type(value) is not np.ndarray:
+        raise CheckFailure(f"{item} returned a {type(value).__name__}; expected a NumPy array.")
+    return value.astype(float, copy=False)
+
+
+def _shape_hint(got, expected):
+    """A guess at why two shapes differ."""
+    if sorted(got) == sorted(expected) and len(got) == 4:
+        return ("\nThe sizes are right but in the wrong order: the course uses NCHW "
+                "(batch, channels, height, width), not NHWC.")
+    if len(got) != len(expected):
+        return f"\nYour result has {len(got)} dimensions; {len(expected)} were expected."
+    return ""
+
+
+def compare_arrays(got, expected, item, mistakes=(), atol=1e-6, rtol=1e-5):
+    """Check `got` against `expected`; on failure, say where and how it differs.
+
+    `mistakes` lists (description, array) pairs: what a typical wrong answer would return. If the
+    learner's result matches one of them, the message names that mistake.
+    """
+    got = as_array(got, item)
+    expected = np.asarray(expected, dtype=float)
+    if got.shape != expected.shape:
+        raise CheckFailure(f"{item}: expected shape {expected.shape}, got {got.shape}."
+                           + _shape_hint(got.shape, expected.shape))
+    if not np.all(np.isfinite(got)):
+        raise CheckFailure(f"{item}: the result holds NaN or infinite values.")
+    if np.allclose(got, expected, atol=atol, rtol=rtol):
+        return
+    for description, wrong in mistakes:
+        wrong = np.asarray(wrong, dtype=float)
+        if wrong.shape == got.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
+            raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {description}.")
+    error = np.abs(got - expected)
+    where = np.unravel_index(np.argmax(error), error.shape)
+    message = (f"{item}: the values are wrong.\nOff by up to {error.max():.4g} "
+               f"at index {tuple(int(i) for i in where)}")
+    if got.ndim == 4:
+        bad = sorted({int(c) for c in np.nonzero(error > atol + rtol * np.abs(expected))[1]})
+        message += f";\nchannels that differ: {bad[:10]}{' ...' if len(bad) > 10 else ''}"
+    raise CheckFailure(message + ".")
+
+
+def check_equal(got, expected, item, mistakes=()):
+    """Check an exact answer (a count); `mistakes` maps wrong values to what probably went wrong."""
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
+        raise CheckFailure(f"{item}: expected a whole number, got a {type(got).__name__}.")
+    if int(got) == expected:
+        return
+    for wrong, description in mistakes:
+        if int(got) == wrong:
+            raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.\n"
+                               f"It looks like {description}.")
+    raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.")
+
+
+# --- torch modules: construct, run, copy state ------------------------------------------------
+
+
+def construct_learner(cls, *args, item, expected=nn.Module):
+    """Build the learner's module `cls(*args)` through call_learner; it must be an `expected`."""
+    module = call_learner(cls, *args, numpy_only=False, item=item)
+    if not isinstance(module, expected):
+        raise CheckFailure(f"{item} returned a {type(module).__name__}; expected a "
+                           f"torch.nn.{expected.__name__}.")
+    return module
+
+
+def forward(module, x, item, train=False):
+    """The learner's module on input `x` (a tensor), in eval() or train() mode, as a float array."""
+    module.train(train)
+    with torch.no_grad():
+        try:
+            out = call_learner(module, x, numpy_only=False, item=item)
+        except CheckFailure:
+            raise
+        except Exception as error:  # a shape error inside the learner's forward, say
+            raise CheckFailure(f"{item} failed on an input of shape {tuple(x.shape)}: "
+                               f"{type(error).__name__}: {error}") from error
+    if not isinstance(out, torch.Tensor):
+        raise CheckFailure(f"{item} returned a {type(out).__name__}; expected a torch.Tensor.")
+    return out.detach().double().numpy()
+
+
+def state_shapes(module):
+    """The shapes of a module's state (parameters and buffers), in registration order."""
+    return [tuple(value.shape) for value in module.state_dict().values()]
+
+
+def copy_state(source, target, item, hint=None):
+    """Load `source`'s state_dict values into `target`, matched by registration order and shape.
+
+    Both modules must hold the same tensors in the same order (define the layers in the order
+    they run). On a mismatch the message lists both structures; `hint(source_shapes,
+    target_shapes)` may add a guess at the mistake.
+    """
+    values = list(source.state_dict().values())
+    keys = list(target.state_dict().keys())
+    got, want = state_shapes(target), [tuple(v.shape) for v in values]
+    if got != want:
+        extra = hint(want, got) if hint else ""
+        differ = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
+        first = differ[0] if differ else min(len(got), len(want))
+        yours = f"yours has {got[first]}" if first < len(got) else "yours has none"
+        theirs = f"the reference has {want[first]}" if first < len(want) else "the reference: none"
+        raise CheckFailure(
+            f"{item}: your module's structure differs from the reference.\n"
+            + (f"{extra}\n" if extra else "")
+            + f"First difference, tensor #{first} (in the order the layers are defined, which "
+            f"should be the order they run): {theirs}, {yours}.\n"
+            f"All {len(got)} of yours: {got}\nAll {len(want)} of the reference: {want}")
+    target.load_state_dict({k: v.clone() for k, v in zip(keys, values, strict=True)})
+
+
+def randomize_state(module, seed):
+    """Give every parameter and buffer of `module` seeded, non-trivial values.
+
+    Batch norm gets scales away from 1, shifts away from 0 and running statistics away from
+    (0, 1), so a missing or misplaced batch norm changes the output.
+    """
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, value in module.state_dict().items():
+            if not value.is_floating_point():
+                continue  # num_batches_tracked
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf == "running_var":
+                value.copy_(0.5 + 1.5 * torch.rand(value.shape, generator=g))
+            elif leaf == "weight" and value.dim() == 1:  # a batch norm's scale
+                value.copy_(0.5 + torch.rand(value.shape, generator=g))
+            elif value.dim() >= 2:  # a weight: scaled so outputs stay of order one
+                fan_in = value[0].numel()
+                value.copy_(torch.randn(value.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+            else:  # biases, running means
+                value.copy_(0.5 * torch.randn(value.shape, generator=g))
+    return module
+
+
+def compare_modules(learner, reference, x, item, modes=("eval",), mistakes=None, hint=None,
+                    atol=1e-4, rtol=1e-4):
+    """Copy the reference's state into the learner's module, then compare their outputs on `x`.
+
+    `modes`: "eval" (batch norm with running statistics) and/or "train" (batch statistics).
+    `mistakes(mode)` may return (description, array) pairs: outputs of known wrong variants.
+    """
+    copy_state(reference, learner, item, hint=hint)
+    for mode in modes:
+        train = mode == "train"
+        reference.train(train)
+        with torch.no_grad():
+            expected = reference(x).double().numpy()
+        got = forward(learner, x, item, train=train)
+        known = mistakes(mode) if mistakes else ()
+        compare_arrays(got, expected, f"{item}(x) in {mode}() mode", mistakes=known,
+                       atol=atol, rtol=rtol)

@@ -1,0 +1,244 @@
+"""What a convolution costs: parameters and multiplications.
+
+Two ways to the same numbers: closed-form formulas (what the notes do by hand) and counts
+taken from a real torch model with forward hooks. The tests check that both agree.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def conv_params(c_in, c_out, k, bias=False, groups=1):
+    """Learnable numbers in a k×k convolution from c_in to c_out channels."""
+    return c_out * (c_in // groups) * k * k + (c_out if bias else 0)
+
+
+def conv_mults(h_out, w_out, c_in, c_out, k, groups=1):
+    """Multiplications of a k×k convolution: one k·k·c_in dot product per output value."""
+    return h_out * w_out * c_out * (c_in // groups) * k * k
+
+
+def linear_params(n_in, n_out, bias=True):
+    """Learnable numbers in a fully connected layer."""
+    return n_out * n_in + (n_out if bias else 0)
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One counted layer of a model run on one input."""
+
+    name: str
+    kind: str
+    in_shape: tuple
+    out_shape: tuple
+    params: int
+    mults: int
+
+
+def _layer_cost(name, module, inputs, output):
+    """Cost of one Conv2d or Linear call, from the shapes it actually saw (batch of 1)."""
+    in_shape = tuple(inputs[0].shape[1:])
+    out_shape = tuple(output.shape[1:])
+    params = sum(p.numel() for p in module.parameters(recurse=False))
+    if isinstance(module, nn.Conv2d):
+        c_out, h_out, w_out = out_shape
+        kh, kw = module.kernel_size
+        mults = h_out * w_out * c_out * (module.in_channels // module.groups) * kh * kw
+    else:  # nn.Linear: one multiplication per weight
+        mults = module.in_features * module.out_features
+    return LayerCost(name, type(module).__name__, in_shape, out_shape, params, mults)
+
+
+def count_model(model, input_shape):
+    """Run `model` once on zeros of `input_shape` (C, H, W) and count every Conv2d and Linear.
+
+    Returns a list of LayerCost in the order the layers ran. A layer used twice is counted twice,
+    as it costs twice the multiplications.
+    """
+    records = []
+
+    def record(name, module, inputs, output):
+        records.append(_layer_cost(name, module, inputs, output))
+
+    run_with_hooks(model, input_shape, lambda m: isinstance(m, (nn.Conv2d, nn.Linear)), record)
+    return records
+
+
+def run_with_hooks(model, input_shape, select, record):
+    """Run `model` once, in eval mode and without gradients, on zeros of `input_shape` (C, H, W),
+    calling `record(name, module, inputs, output)` after each selected module runs."""
+    handles = [module.register_forward_hook(
+                   lambda m, i, o, name=name: record(name, m, i, o))
+               for name, module in model.named_modules() if select(module)]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape)))
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+
+
+def total_params(model):
+    """All learnable numbers in a torch model."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def total_mults(model, input_shape):
+    """All multiplications of the model's Conv2d and Linear layers on one input."""
+    return sum(layer.mults for layer in count_model(model, input_shape))
+
+
+# --- Whole-model tables ----------------------------------------------------------------------
+
+_SKIPPED = (nn.ReLU, nn.Dropout)  # no parameters, no change of shape: left out of layer tables
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One leaf layer of a model, as run on one input: its output shape and learnable numbers."""
+
+    name: str
+    kind: str
+    out_shape: tuple
+    params: int
+
+
+def layer_rows(model, input_shape):
+    """Every leaf layer of `model` (except activations and dropout) in the order it ran on zeros of
+    `input_shape` (C, H, W), with its output shape and parameter count (weights + biases +
+    batch-norm scales and shifts). Summing `params` gives total_params(model)."""
+    rows = []
+
+    def record(name, module, inputs, output):
+        params = sum(p.numel() for p in module.parameters(recurse=False))
+        rows.append(LayerRow(name, type(module).__name__, tuple(output.shape[1:]), params))
+
+    def is_leaf(module):
+        return next(module.children(), None) is None and not isinstance(module, _SKIPPED)
+
+    run_with_hooks(model, input_shape, is_leaf, record)
+    return rows
+
+
+def format_rows(rows):
+    """A fixed-width text table of LayerRow records, with a total line."""
+    lines = [f"{'layer':<14}{'kind':<20}{'output (C, H, W)':>20}{'parameters':>14}"]
+    for row in rows:
+        shape = " × ".join(str(d) for d in row.out_shape)
+        lines.append(f"{row.name:<14}{row.kind:<20}{shape:>20}{row.params:>14,}")
+    lines.append(f"{'total':<54}{sum(r.params for r in rows):>14,}")
+    return "\n".join(lines)
+
+
+def weight_depth(module):
+    """Layers with weights on the longest path through `module`: how papers count depth
+    ("22 layers", "ResNet-50"). Parallel branches (an Inception module's, a residual block's body
+    and shortcut) count as their deepest branch; anything else as the sum of its parts."""
+    from onebyone import models  # cost formulas do not need models; only this function does
+
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        return 1
+    children = [weight_depth(child) for child in module.children()]
+    if isinstance(module, (models.Inception, models.BasicBlock, models.Bottleneck)):
+        return max(children, default=0)
+    return sum(children)
+
+
+def float32_megabytes(n_params):
+    """Size of `n_params` float32 numbers, as (MB = 10**6 bytes, MiB = 2**20 bytes)."""
+    n_bytes = 4 * n_params
+    return n_bytes / 10**6, n_bytes / 2**20
+
+
+# --- Closed forms for the blocks the chapters count --------------------------------------------
+
+def batch_norm_params(channels):
+    """A batch norm layer learns a scale and a shift per channel (its running statistics are not
+    learned)."""
+    return 2 * channels
+
+
+def inception_params(c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, bias=True):
+    """Learnable numbers in an Inception module (see models.Inception); a reduce or projection
+    given as None is absent, as in the naive module."""
+    def branch(reduce, out, k):
+        if reduce is None:
+            return conv_params(c_in, out, k, bias)
+        return conv_params(c_in, reduce, 1, bias) + conv_params(reduce, out, k, bias)
+
+    pool = 0 if pool_proj is None else conv_params(c_in, pool_proj, 1, bias)
+    return conv_params(c_in, c1, 1, bias) + branch(c3_reduce, c3, 3) + branch(c5_reduce, c5, 5) \
+        + pool
+
+
+def inception_mults(h, w, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
+    """Multiplications of an Inception module on an h×w input (every branch keeps h×w)."""
+    def branch(reduce, out, k):
+        if reduce is None:
+            return conv_mults(h, w, c_in, out, k)
+        return conv_mults(h, w, c_in, reduce, 1) + conv_mults(h, w, reduce, out, k)
+
+    pool = 0 if pool_proj is None else conv_mults(h, w, c_in, pool_proj, 1)
+    return conv_mults(h, w, c_in, c1, 1) + branch(c3_reduce, c3, 3) + branch(c5_reduce, c5, 5) \
+        + pool
+
+
+def _shortcut_params(c_in, c_out, stride):
+    """A residual block's shortcut: nothing for the identity, else 1×1 convolution + batch norm."""
+    if stride == 1 and c_in == c_out:
+        return 0
+    return conv_params(c_in, c_out, 1) + batch_norm_params(c_out)
+
+
+def basic_block_params(c_in, c_out, stride=1):
+    """Learnable numbers in ResNet's basic block (models.BasicBlock): two 3×3 convolutions
+    without bias, each with batch norm, and the shortcut."""
+    return (conv_params(c_in, c_out, 3) + conv_params(c_out, c_out, 3)
+            + 2 * batch_norm_params(c_out) + _shortcut_params(c_in, c_out, stride))
+
+
+def bottleneck_params(c_in, mid, c_out, stride=1):
+    """Learnable numbers in ResNet's bottleneck block (models.Bottleneck): 1×1, 3×3, 1×1
+    convolutions without bias, each with batch norm, and the shortcut."""
+    return (conv_params(c_in, mid, 1) + conv_params(mid, mid, 3) + conv_params(mid, c_out, 1)
+            + 2 * batch_norm_params(mid) + batch_norm_params(c_out)
+            + _shortcut_params(c_in, c_out, stride))
+
+
+def block_rows(model, input_shape):
+    """Like layer_rows, but one row per top-level part of `model` (an Inception module, a
+    residual block, a pooling layer), with all the parameters inside it."""
+    rows = []
+    children = set(model.children())
+
+    def record(name, module, inputs, output):
+        rows.append(LayerRow(name, type(module).__name__, tuple(output.shape[1:]),
+                             sum(p.numel() for p in module.parameters())))
+
+    def is_block(module):
+        return module in children and not isinstance(module, _SKIPPED)
+
+    run_with_hooks(model, input_shape, is_block, record)
+    return rows
+
+
+def params_by_kind(model):
+    """The model's parameters split by the kind of layer that holds them: 1×1 convolutions,
+    larger convolutions, fully connected layers, batch norm. Kinds with none are left out."""
+    kinds = {}
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            kind = "1×1 convolutions" if module.kernel_size == (1, 1) else "larger convolutions"
+        elif isinstance(module, nn.Linear):
+            kind = "fully connected"
+        elif isinstance(module, nn.BatchNorm2d):
+            kind = "batch norm"
+        else:
+            continue
+        kinds[kind] = kinds.get(kind, 0) + sum(p.numel() for p in module.parameters(recurse=False))
+    return kinds

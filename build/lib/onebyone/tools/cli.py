@@ -1,0 +1,131 @@
+"""The course's one command line: `onebyone book | exercises | bench | grade`.
+
+Each subcommand is a thin door to a tool; the Makefile calls these. Errors a user can fix are
+one line on stderr and exit code 2; a failed build, release or grading run exits 1.
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+
+from onebyone.tools import environment
+
+
+def _book(args):
+    from onebyone.tools import book
+
+    done = book.build(args.folder)
+    if done.returncode != 0:
+        print("\nThe book build failed: see the warnings and errors above.", file=sys.stderr)
+        return 1
+    print(f"Built. Open {args.folder / '_build' / 'html' / 'index.html'}, or run: make serve")
+    return 0
+
+
+def _exercises(args):
+    from onebyone.tools import release
+
+    known = release.assignments(args.course)
+    unknown = sorted(set(args.ids) - set(known))
+    if unknown:
+        return _fail(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    try:
+        release.release(args.ids or known, args.course)
+    except release.ReleaseFailed as error:
+        print(f"onebyone exercises: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _bench(args):
+    from onebyone.tools import bench
+
+    unknown = sorted(set(args.names) - set(bench.names()))
+    if unknown:
+        return _fail(f"unknown benchmark(s): {', '.join(unknown)}; "
+                     f"known: {', '.join(bench.names())}")
+    bench.run_all(args.names)
+    return 0
+
+
+def _grade(args):
+    from onebyone.tools.grading import batch, sandbox, submissions
+
+    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256:  # usage line, exit code 2
+        args.parser.error("--jobs must be at least 1, --timeout positive, --memory at least 256 MB")
+    limits = sandbox.Limits(seconds=args.timeout, memory_mb=args.memory)
+    try:
+        return batch.grade(args.submissions, args.out, jobs=args.jobs,
+                           assignment_ids=args.assignment, db_url=args.db_url, limits=limits,
+                           course=args.course.resolve(), regrade=args.regrade)
+    except submissions.BadSubmissions as error:
+        return _fail(f"grade: {error}")
+
+
+def _fail(message):
+    print(f"onebyone {message}", file=sys.stderr)
+    return 2
+
+
+def _parser():
+    from onebyone.tools.grading.sandbox import Limits
+
+    course, limits = environment.course_root(), Limits()
+    parser = argparse.ArgumentParser(prog="onebyone", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    book = commands.add_parser("book", help="build the website strictly into FOLDER/_build/html")
+    book.add_argument("folder", nargs="?", type=pathlib.Path, default=course, metavar="FOLDER",
+                      help="the book's folder (default: %(default)s)")
+    book.set_defaults(run=_book)
+
+    exercises = commands.add_parser("exercises", help="regenerate exercises/ from solutions/")
+    exercises.add_argument("ids", nargs="*", metavar="ID", help="only these assignments")
+    exercises.add_argument("--course", type=pathlib.Path, default=course, metavar="DIR",
+                           help="course folder (default: %(default)s)")
+    exercises.set_defaults(run=_exercises)
+
+    bench = commands.add_parser("bench", help="measure speed (medians of several runs)")
+    bench.add_argument("names", nargs="*", metavar="NAME", help="only these benchmarks")
+    bench.set_defaults(run=_bench)
+
+    grade = commands.add_parser(
+        "grade", help="grade a class's submissions",
+        description="Grade every <student>/<assignment>/<assignment>.ipynb under SUBMISSIONS "
+                    "(a folder in nbgrader's submitted layout, or a .zip of it). Writes "
+                    "OUT/grades.csv, OUT/items.csv, OUT/feedback/ and the gradebook; a second run "
+                    "only grades what changed. Exit code 0 when every submission was graded "
+                    "normally.")
+    grade.add_argument("submissions", type=pathlib.Path, metavar="SUBMISSIONS")
+    grade.add_argument("--out", type=pathlib.Path, required=True, metavar="OUT",
+                       help="output folder (tables, feedback, journal, default gradebook)")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="submissions graded side by side (default: the number of cores, "
+                            "%(default)s here)")
+    grade.add_argument("--assignment", action="append", metavar="ID",
+                       help="grade only this assignment (repeat for several)")
+    grade.add_argument("--db-url", metavar="URL",
+                       help="gradebook database (default: sqlite:///OUT/gradebook.db), e.g. "
+                            "postgresql://user@host/course")
+    grade.add_argument("--timeout", type=float, default=limits.seconds, metavar="SECONDS",
+                       help="wall-clock budget per submission (default %(default)s)")
+    grade.add_argument("--memory", type=int, default=limits.memory_mb, metavar="MB",
+                       help="address-space cap of a submission's process (default %(default)s)")
+    grade.add_argument("--course", type=pathlib.Path, default=course, metavar="DIR",
+                       help="course folder holding solutions/ (default: %(default)s)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade everything again, even submissions unchanged since a "
+                            "recorded run")
+    grade.set_defaults(run=_grade, parser=grade)
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    environment.put_env_bin_on_path()  # nbgrader, jupyter-book and alembic run by name
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

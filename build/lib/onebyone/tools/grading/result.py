@@ -1,0 +1,92 @@
+"""A graded submission as a typed value: made by the runner in a worker, sent to the main process,
+written to the journal, the gradebook, the feedback page and the tables.
+
+The journal stores `Result.to_json()`; `Result.from_json` reads it back (an older or damaged line
+raises ValueError and is graded again).
+"""
+
+import dataclasses
+import enum
+import hashlib
+import pathlib
+
+
+class Status(str, enum.Enum):
+    """How a submission's grading ended; only GRADED is normal."""
+
+    GRADED = "graded"
+    INVALID_NOTEBOOK = "invalid notebook"
+    MISSING_NOTEBOOK = "missing notebook"
+    UNKNOWN_ASSIGNMENT = "unknown assignment"
+    TIMED_OUT = "timed out"
+    MEMORY_LIMIT = "memory limit"
+    KERNEL_DIED = "kernel died"
+    TAMPERING = "tampering detected"
+    GRADER_ERROR = "grader error"
+
+    def __str__(self):
+        return self.value
+
+
+@dataclasses.dataclass
+class ItemResult:
+    """One test cell: its points and, when it failed, the message for the student."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    message: str
+    description: str = ""
+
+    @property
+    def passed(self):
+        return self.max_score > 0 and self.score >= self.max_score
+
+
+@dataclasses.dataclass
+class Result:
+    """One student's one assignment, graded (or why not)."""
+
+    student: str
+    assignment: str
+    key: str  # the content key: an earlier result with the same key still holds
+    status: Status
+    notes: list
+    items: list  # of ItemResult
+    max_score: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def score(self):
+        return sum(item.score for item in self.items)
+
+    @property
+    def normal(self):
+        return self.status is Status.GRADED
+
+    def to_json(self):
+        document = dataclasses.asdict(self)
+        document.update(status=self.status.value, score=self.score)
+        return document
+
+    @classmethod
+    def from_json(cls, document):
+        try:
+            fields = {f.name for f in dataclasses.fields(cls)}
+            values = {k: v for k, v in document.items() if k in fields}
+            values["status"] = Status(values["status"])
+            values["items"] = [ItemResult(**item) for item in values["items"]]
+            return cls(**values)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a result: {error}") from None
+
+
+def code_fingerprint():
+    """A hash of the package's code (course library, checks, grader): part of every content key,
+    so a change to how anything is graded or checked makes earlier results stale by itself."""
+    package = pathlib.Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

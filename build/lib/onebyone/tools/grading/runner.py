@@ -1,0 +1,167 @@
+"""Grade one submission: the student's cells in a sandboxed process, the test cells here.
+
+Runs in a grading worker. The test cells come from the instructor's source notebook and run in
+this (trusted) process, with each name the student defined bound to a stand-in that forwards
+calls to the student process (remote.py). A test cell scores its points when it finishes without
+an exception; the message of the exception it raised otherwise is the feedback.
+"""
+
+import ast
+import builtins
+import contextlib
+import io
+import time
+import traceback
+import warnings
+
+from onebyone.checks import core
+from onebyone.tools.grading import plan, sandbox
+from onebyone.tools.grading.remote import LearnerError, Session, SubmissionStopped
+from onebyone.tools.grading.result import ItemResult, Result, Status
+from onebyone.tools.grading.static import StudentSource
+
+MESSAGE_CHARS = 600
+
+
+def failure_message(error):
+    """What the student is told about a failed test: the exception's message, never its code."""
+    if isinstance(error, LearnerError):
+        text = f"your code raised {error}"
+    elif isinstance(error, AssertionError):
+        text = str(error) or "a test's condition was not met"
+    elif isinstance(error, NameError):
+        text = f"{error} (define it in your notebook and run every cell)"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return text[:MESSAGE_CHARS]
+
+
+def _names(code):
+    """(names read, names assigned) in a test cell, nested scopes included."""
+    tree = ast.parse(code)
+    read, assigned = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else assigned).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                assigned |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            else:
+                assigned.add(node.name)
+    return read, assigned
+
+
+class Grading:
+    """The state of one submission's grading: the trusted namespace, the student's stand-ins."""
+
+    def __init__(self, session):
+        self.session = session
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        self.learner_names = set()
+
+    def run_trusted(self, code, cell_id):
+        """Run instructor code (setup or test) here; output is discarded, warnings ignored."""
+        compiled = compile(code, f"<{cell_id}>", "exec")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings(), core.calling_learner_with(self.session.call_for_check):
+            warnings.simplefilter("ignore")
+            exec(compiled, self.namespace)
+
+    def bind_learner_names(self, code):
+        """Bind each name the test cell reads but that the grader's own code has not defined
+        to the student's current value of it (re-read before every test cell)."""
+        read, assigned = _names(code)
+        for name in sorted(read - assigned):
+            trusted = name in self.namespace and name not in self.learner_names
+            if trusted or (hasattr(builtins, name) and name not in self.learner_names):
+                continue
+            try:
+                self.namespace[name] = self.session.lookup(name)
+                self.learner_names.add(name)
+            except KeyError:
+                self.namespace.pop(name, None)
+                self.learner_names.discard(name)
+
+    def run_test(self, step):
+        """(passed, message) of one test cell."""
+        try:
+            self.bind_learner_names(step.code)
+            self.run_trusted(step.code, step.cell_id)
+        except SubmissionStopped:
+            raise
+        except Exception as error:  # the test failed: AssertionError, CheckFailure or any other
+            return False, failure_message(error)
+        return True, ""
+
+
+def _items(source, message):
+    return [ItemResult(t.grade_id, 0.0, t.points, message, t.description) for t in source.tests()]
+
+
+def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
+    """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items)."""
+    items = _items(source, "not run")
+    by_id = {item.grade_id: item for item in items}
+    try:
+        submission = plan.read_submission(data)
+    except plan.InvalidNotebook as error:
+        for item in items:
+            item.message = "not graded: the notebook could not be read"
+        return Status.INVALID_NOTEBOOK, [str(error)], items
+
+    steps, notes = plan.build(source, submission)
+    static = StudentSource([s.code for s in steps if s.where != "grader"])
+    child = sandbox.Child(notebook_path, notebook_name, limits, hidden)
+    session = Session(child, time.monotonic() + limits.seconds, limits.message_mb << 20,
+                      static.check)
+    grading = Grading(session)
+    status = Status.GRADED
+    try:
+        for step in steps:
+            if step.where in ("both", "student"):
+                error = session.run_cell(step.code)
+                if error:
+                    notes.append(f"cell {step.cell_id} raised {error}")
+            if step.where == "both":
+                grading.run_trusted(step.code, step.cell_id)
+            if step.where == "grader":
+                passed, message = grading.run_test(step)
+                item = by_id[step.cell_id]
+                item.score, item.message = (step.points if passed else 0.0), message
+    except SubmissionStopped as stop:
+        status = stop.status
+        notes.append(stop.detail)
+        for item in items:
+            if item.message == "not run":
+                item.message = f"not run: {stop.status}"
+    finally:
+        child.stop()
+    if status is Status.GRADED and session.memory_trouble:
+        status = Status.MEMORY_LIMIT
+    return status, notes, items
+
+
+def grade_job(job, sources, limits, hidden):
+    """Grade one job (see batch.py) in a worker; never raises. Returns its Result."""
+    start = time.monotonic()
+    source = sources.get(job["assignment"])
+    status, notes, items = Status.GRADED, [], []
+    try:
+        if source is None:
+            status = Status.UNKNOWN_ASSIGNMENT
+            notes = [f"no source notebook for {job['assignment']!r}"]
+        elif job.get("problem"):
+            status, notes, items = Status(job["problem"]), job.get("notes", []), \
+                _items(source, "not graded")
+        else:
+            with open(job["notebook"], "rb") as handle:
+                data = handle.read()
+            status, notes, items = grade_notebook(source, data, job["notebook"],
+                                                  f"{job['assignment']}.ipynb", limits, hidden)
+    except Exception as error:  # a fault of the grader, reported on this row only
+        status, items = Status.GRADER_ERROR, []
+        notes = [f"{type(error).__name__}: {error}", traceback.format_exc(limit=3)[-1500:]]
+    return Result(student=job["student"], assignment=job["assignment"], key=job["key"],
+                  status=status, notes=notes, items=items,
+                  max_score=source.max_score() if source else 0.0,
+                  seconds=round(time.monotonic() - start, 3))

@@ -1,0 +1,37 @@
+"""Regenerate exercises/ from solutions/ with nbgrader: `onebyone exercises [ID ...]`.
+
+Each assignment is solutions/<id>/<id>.ipynb; nbgrader strips the solutions and hidden tests and
+writes exercises/<id>/<id>.ipynb. The course commits both. First, the kit's "how to get going"
+block and address are brought up to date in the sources and intro.md (kit.py).
+"""
+
+import subprocess
+
+from onebyone.tools import environment, kit
+
+ROOT = environment.course_root()
+
+
+class ReleaseFailed(RuntimeError):
+    """nbgrader could not generate an assignment; the message holds its output."""
+
+
+def assignments(root=ROOT):
+    """The assignment ids: the folders of solutions/ that hold <id>/<id>.ipynb."""
+    return sorted(p.parent.name for p in (root / "solutions").glob("*/*.ipynb")
+                  if p.stem == p.parent.name)
+
+
+def release(assignment_ids, root=ROOT):
+    """Run nbgrader generate_assignment for each id, in the course folder `root`."""
+    for path in kit.write_blocks(root):
+        print(f"updated the kit block in {path.relative_to(root)}")
+    env = environment.with_env_bin()
+    for assignment in assignment_ids:
+        done = subprocess.run([str(environment.env_bin() / "nbgrader"), "generate_assignment",
+                               assignment, "--force"],
+                              cwd=root, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ReleaseFailed(f"nbgrader could not release {assignment!r}:\n"
+                                f"{done.stdout}{done.stderr}")
+        print(f"released exercises/{assignment}/{assignment}.ipynb")
