@@ -199,6 +199,22 @@ def inception_mults(h, w, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         + pool
 
 
+def googlenet_module_weights():
+    """Each of GoogLeNet's nine Inception modules against its naive counterpart on the same
+    input (the channels it really receives): {name: (naive weights, weights)}, biases left out
+    as the notes leave them out."""
+    from onebyone import models  # the widths live with the model; the formulas do not need it
+
+    inputs = models.googlenet_module_inputs()
+    table = {}
+    for name, c1, c3_reduce, c3, c5_reduce, c5, pool_proj in models.GOOGLENET_INCEPTIONS:
+        c_in = inputs[name]
+        naive = inception_params(c_in, c1, None, c3, None, c5, None, bias=False)
+        real = inception_params(c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, bias=False)
+        table[name] = (naive, real)
+    return table
+
+
 def _shortcut_params(c_in, c_out, stride):
     """A residual block's shortcut: nothing for the identity, else 1×1 convolution + batch norm."""
     if stride == 1 and c_in == c_out:
@@ -253,3 +269,69 @@ def params_by_kind(model):
             continue
         kinds[kind] = kinds.get(kind, 0) + sum(p.numel() for p in module.parameters(recurse=False))
     return kinds
+
+
+# --- Depthwise-separable and grouped convolutions ----------------------------------------------
+
+def separable_params(c_in, c_out, k):
+    """Weights of a depthwise-separable convolution: k×k per input channel, then a 1×1 from
+    c_in to c_out (no biases)."""
+    return conv_params(c_in, c_in, k, groups=c_in) + conv_params(c_in, c_out, 1)
+
+
+def separable_mults(h_out, w_out, c_in, c_out, k):
+    """Multiplications of a depthwise-separable convolution: the depthwise half does k·k per
+    output value of each channel, the pointwise half c_in per output value."""
+    return (conv_mults(h_out, w_out, c_in, c_in, k, groups=c_in)
+            + conv_mults(h_out, w_out, c_in, c_out, 1))
+
+
+def separable_ratio(c_out, k):
+    """Separable over standard multiplications (or weights): (k² c_in + c_in c_out) /
+    (k² c_in c_out) = 1/c_out + 1/k². It does not depend on c_in, h or w."""
+    return 1 / c_out + 1 / k**2
+
+
+def inverted_residual_params(c_in, c_out, expansion):
+    """Learnable numbers in MobileNetV2's block (models.InvertedResidual): 1×1 expand (absent
+    for expansion 1), 3×3 depthwise, 1×1 project, each without bias and with batch norm."""
+    hidden = c_in * expansion
+    expand = 0 if expansion == 1 else conv_params(c_in, hidden, 1) + batch_norm_params(hidden)
+    return (expand + conv_params(hidden, hidden, 3, groups=hidden) + batch_norm_params(hidden)
+            + conv_params(hidden, c_out, 1) + batch_norm_params(c_out))
+
+
+def inverted_residual_mults(h, w, c_in, c_out, expansion, stride=1):
+    """Multiplications of MobileNetV2's block on an h×w input (odd sizes round up, as "same"
+    padding does)."""
+    hidden = c_in * expansion
+    h_out, w_out = -(-h // stride), -(-w // stride)
+    expand = 0 if expansion == 1 else conv_mults(h, w, c_in, hidden, 1)
+    return (expand + conv_mults(h_out, w_out, hidden, hidden, 3, groups=hidden)
+            + conv_mults(h_out, w_out, hidden, c_out, 1))
+
+
+def conv_kind(module):
+    """What a Conv2d or Linear layer is: "1×1 (pointwise)", "depthwise", "grouped",
+    "k×k (standard)" or "fully connected"."""
+    if isinstance(module, nn.Linear):
+        return "fully connected"
+    if module.groups > 1 and module.groups == module.in_channels == module.out_channels:
+        return "depthwise"
+    if module.kernel_size == (1, 1):
+        return "1×1 (pointwise)"
+    return "grouped" if module.groups > 1 else "k×k (standard)"
+
+
+def cost_by_kind(model, input_shape):
+    """{kind: (parameters, multiplications)} of the model's Conv2d and Linear layers, run once on
+    zeros of `input_shape` (C, H, W); kinds as conv_kind. Batch norm is left out."""
+    split = {}
+
+    def record(name, module, inputs, output):
+        layer = _layer_cost(name, module, inputs, output)
+        params, mults = split.get(conv_kind(module), (0, 0))
+        split[conv_kind(module)] = (params + layer.params, mults + layer.mults)
+
+    run_with_hooks(model, input_shape, lambda m: isinstance(m, (nn.Conv2d, nn.Linear)), record)
+    return split

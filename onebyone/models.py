@@ -206,27 +206,41 @@ GOOGLENET_INCEPTIONS = (
     ("5b", 384, 192, 384, 48, 128, 128),
 )
 GOOGLENET_POOL_AFTER = ("3b", "4e")  # a 3×3 stride-2 max-pool follows these modules
+GOOGLENET_STEM_CHANNELS = 192  # what the layers before the first module hand to it
 
 
-def googlenet(num_classes=1000, naive=False):
+def googlenet_module_inputs():
+    """The channels each of GoogLeNet's Inception modules receives: {name: in_channels}, 192
+    for 3a, then each module's output (#1×1 + #3×3 + #5×5 + pool proj)."""
+    inputs, channels = {}, GOOGLENET_STEM_CHANNELS
+    for name, c1, _, c3, _, c5, proj in GOOGLENET_INCEPTIONS:
+        inputs[name] = channels
+        channels = c1 + c3 + c5 + proj
+    return inputs
+
+
+def googlenet(num_classes=1000, naive=False, pool_projections=True):
     """GoogLeNet (Inception v1) as used at inference: the paper's Table 1, without the two
     auxiliary classifiers (they are dropped after training). Input (N, 3, 224, 224).
 
     `naive=True` builds the same network from naive modules (no 1×1 reductions, no pool
     projections): each module then passes all its input channels on through the pool branch, so
-    the channel count grows from module to module.
+    the channel count grows from module to module. `pool_projections=False` drops only the pool
+    projections and keeps the reductions: the channels grow just as much, the cost less.
     """
     layers = [
         nn.Conv2d(3, 64, 7, stride=2, padding=3), nn.ReLU(),            # 224 -> 112
         nn.MaxPool2d(3, stride=2, ceil_mode=True),                      # 112 -> 56
         nn.Conv2d(64, 64, 1), nn.ReLU(),
-        nn.Conv2d(64, 192, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(64, GOOGLENET_STEM_CHANNELS, 3, padding=1), nn.ReLU(),
         nn.MaxPool2d(3, stride=2, ceil_mode=True),                      # 56 -> 28
     ]
-    channels = 192
+    channels = GOOGLENET_STEM_CHANNELS
     for name, c1, c3r, c3, c5r, c5, proj in GOOGLENET_INCEPTIONS:
         if naive:
-            c3r = c5r = proj = None
+            c3r = c5r = None
+        if naive or not pool_projections:
+            proj = None
         module = Inception(channels, c1, c3r, c3, c5r, c5, proj)
         layers.append(module)
         channels = module.out_channels
@@ -296,6 +310,25 @@ def shape_features(in_channels=1, width=32):
     )
 
 
+def receptive_columns(body, size):
+    """For each output column of `body` (Conv2d and MaxPool2d layers, anything else
+    shape-preserving) on a `size`-pixel-wide input: the first and last input pixel column it
+    depends on, clipped to the image. Follows each layer's kernel, stride and padding."""
+    first, span, step = 0, 1, 1   # output column c sees input columns first + c·step, + span
+    width = size
+    for layer in body:
+        if not isinstance(layer, (nn.Conv2d, nn.MaxPool2d)):
+            continue
+        k, s, p = (v if isinstance(v, int) else v[-1]
+                   for v in (layer.kernel_size, layer.stride, layer.padding))
+        first -= p * step
+        span += (k - 1) * step
+        step *= s
+        width = (width + 2 * p - k) // s + 1
+    return [(max(first + c * step, 0), min(first + c * step + span - 1, size - 1))
+            for c in range(width)]
+
+
 class ShapeNet(nn.Module):
     """The experiment's classifier: `shape_features`, then a head.
 
@@ -322,6 +355,188 @@ class ShapeNet(nn.Module):
         if not isinstance(self.head, GAPHead):
             raise TypeError("class activation maps need the 'gap' head")
         return self.head.class_maps(self.features(x))
+
+
+# --- The 1×1 convolution today: pointwise, grouped, squeezed --------------------------------------
+
+def conv_norm_act(in_channels, out_channels, kernel_size, stride=1, groups=1, act=nn.ReLU):
+    """A convolution without bias ("same" padding for odd kernels), batch norm, then `act`
+    (None for no activation). groups=in_channels=out_channels makes it depthwise."""
+    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2,
+                        groups=groups, bias=False),
+              nn.BatchNorm2d(out_channels)]
+    if act is not None:
+        layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class DepthwiseSeparable(nn.Module):
+    """MobileNet's depthwise-separable convolution: a k×k depthwise convolution (one filter per
+    channel, groups=in_channels: it never mixes channels), then a 1×1 pointwise convolution (it
+    mixes channels and never looks at neighbours). Each is followed by batch norm and ReLU.
+    The stride sits on the depthwise half. (N, C_in, H, W) -> (N, C_out, H/stride, W/stride)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1):
+        super().__init__()
+        self.depthwise = conv_norm_act(in_channels, in_channels, kernel_size, stride,
+                                       groups=in_channels)
+        self.pointwise = conv_norm_act(in_channels, out_channels, 1)
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
+# MobileNet v1 (Howard et al. 2017, Table 1): after a 3×3 stride-2 convolution to 32 channels,
+# thirteen depthwise-separable layers, given as (output channels, stride). The paper's table
+# prints stride 2 on the last depthwise layer, but its sizes (7×7 in and out) and the authors'
+# released definition (tensorflow/models, slim mobilenet_v1.py) have stride 1 there.
+MOBILENET_V1_LAYERS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+                       (512, 1), (512, 1), (512, 1), (512, 1), (512, 1),
+                       (1024, 2), (1024, 1))
+
+
+def mobilenet_v1(num_classes=1000):
+    """MobileNet v1 at width 1.0. Input (N, 3, 224, 224) -> (N, num_classes)."""
+    layers = [conv_norm_act(3, 32, 3, stride=2)]                            # 224 -> 112
+    channels = 32
+    for out, stride in MOBILENET_V1_LAYERS:
+        layers.append(DepthwiseSeparable(channels, out, 3, stride))
+        channels = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (N, 1024, 7, 7) -> (N, 1024)
+               nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's inverted residual block with a linear bottleneck.
+
+    Expand with a 1×1 convolution to `expansion` × in_channels (skipped when expansion is 1),
+    filter with a 3×3 depthwise convolution carrying the stride, project with a 1×1 convolution
+    to out_channels. Batch norm after each; ReLU6 after the first two only: the projection is
+    linear. The input is added back when the shape is kept (stride 1, in == out).
+    """
+
+    def __init__(self, in_channels, out_channels, stride=1, expansion=6):
+        super().__init__()
+        hidden = in_channels * expansion
+        layers = [] if expansion == 1 else [conv_norm_act(in_channels, hidden, 1, act=nn.ReLU6)]
+        layers += [conv_norm_act(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6),
+                   conv_norm_act(hidden, out_channels, 1, act=None)]  # linear bottleneck
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and in_channels == out_channels
+
+    def forward(self, x):
+        out = self.body(x)
+        return x + out if self.residual else out  # no activation after the addition
+
+
+# MobileNetV2 (Sandler et al. 2018, Table 2): (expansion t, output channels c, repeats n,
+# stride s of the first repeat), after a 3×3 stride-2 convolution to 32 channels.
+MOBILENET_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                       (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+def mobilenet_v2(num_classes=1000):
+    """MobileNetV2 at width 1.0, laid out as torchvision's mobilenet_v2 (a 1×1 convolution to 1280
+    channels, global average pooling, dropout 0.2, a linear classifier).
+    Input (N, 3, 224, 224) -> (N, num_classes)."""
+    layers = [conv_norm_act(3, 32, 3, stride=2, act=nn.ReLU6)]             # 224 -> 112
+    channels = 32
+    for t, c, n, s in MOBILENET_V2_STAGES:
+        for i in range(n):
+            layers.append(InvertedResidual(channels, c, s if i == 0 else 1, t))
+            channels = c
+    layers += [conv_norm_act(channels, 1280, 1, act=nn.ReLU6),
+               nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (N, 1280, 7, 7) -> (N, 1280)
+               nn.Dropout(0.2), nn.Linear(1280, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def channel_shuffle(x, groups):
+    """ShuffleNet's channel shuffle: deal the channels of `groups` groups out like cards, so that
+    each group of the next grouped convolution sees one channel from every group.
+    Channel order g0c0, g0c1, g1c0, g1c1 -> g0c0, g1c0, g0c1, g1c1."""
+    n, c, h, w = x.shape
+    if c % groups:
+        raise ValueError(f"{c} channels do not split into {groups} groups")
+    # (N, C, H, W) -> (N, g, C/g, H, W) -> (N, C/g, g, H, W) -> (N, C, H, W)
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def channel_matrix(conv):
+    """A 1×1 convolution's weight as one (C_out, C_in) channel-mixing matrix. A grouped
+    convolution's matrix is block-diagonal: zeros where a group does not see a channel."""
+    if conv.kernel_size != (1, 1):
+        raise ValueError(f"not a 1×1 convolution: kernel {conv.kernel_size}")
+    c_out, c_in, g = conv.out_channels, conv.in_channels, conv.groups
+    weight = conv.weight.detach()[:, :, 0, 0]           # (C_out, C_in/g, 1, 1) -> (C_out, C_in/g)
+    dense = torch.zeros(c_out, c_in, dtype=weight.dtype)
+    step_out, step_in = c_out // g, c_in // g
+    for group in range(g):
+        rows = slice(group * step_out, (group + 1) * step_out)
+        dense[rows, group * step_in:(group + 1) * step_in] = weight[rows]
+    return dense
+
+
+class Fire(nn.Module):
+    """SqueezeNet's fire module: squeeze with a 1×1 convolution, then expand with a 1×1 and a
+    3×3 convolution side by side, concatenated on channels; ReLU after each convolution."""
+
+    def __init__(self, in_channels, squeeze, expand1x1, expand3x3):
+        super().__init__()
+        self.squeeze = nn.Sequential(nn.Conv2d(in_channels, squeeze, 1), nn.ReLU())
+        self.expand1x1 = nn.Sequential(nn.Conv2d(squeeze, expand1x1, 1), nn.ReLU())
+        self.expand3x3 = nn.Sequential(nn.Conv2d(squeeze, expand3x3, 3, padding=1), nn.ReLU())
+        self.out_channels = expand1x1 + expand3x3
+
+    def forward(self, x):
+        s = self.squeeze(x)
+        return torch.cat([self.expand1x1(s), self.expand3x3(s)], dim=1)  # stack on channels
+
+
+# SqueezeNet v1.0 (Iandola et al. 2016, Table 1): fire2 ... fire9 as (squeeze, expand 1×1,
+# expand 3×3); a 3×3 stride-2 max-pool follows conv1, fire4 and fire8.
+SQUEEZENET_FIRES = ((16, 64, 64), (16, 64, 64), (32, 128, 128), (32, 128, 128),
+                    (48, 192, 192), (48, 192, 192), (64, 256, 256), (64, 256, 256))
+SQUEEZENET_POOL_AFTER = (4, 8)  # fire numbers
+
+
+def squeezenet_head(in_channels, num_classes, dropout=0.5):
+    """SqueezeNet's classifier, the NIN head: a 1×1 convolution to one map per class (conv10),
+    ReLU, then global average pooling. (N, C, H, W) -> (N, num_classes)."""
+    return nn.Sequential(nn.Dropout(dropout), nn.Conv2d(in_channels, num_classes, 1), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def squeezenet(num_classes=1000):
+    """SqueezeNet v1.0: conv1 (7×7, stride 2, 96), eight fire modules, conv10 and global average
+    pooling. Input (N, 3, 224, 224) -> (N, num_classes)."""
+    layers = [nn.Conv2d(3, 96, 7, stride=2), nn.ReLU(),
+              nn.MaxPool2d(3, stride=2, ceil_mode=True)]
+    channels = 96
+    for number, (s, e1, e3) in enumerate(SQUEEZENET_FIRES, start=2):
+        layers.append(Fire(channels, s, e1, e3))
+        channels = e1 + e3
+        if number in SQUEEZENET_POOL_AFTER:
+            layers.append(nn.MaxPool2d(3, stride=2, ceil_mode=True))
+    return nn.Sequential(*layers, squeezenet_head(channels, num_classes))
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-excitation (Hu et al. 2018): average each channel to one number, pass the
+    C numbers through two fully connected layers (written as 1×1 convolutions on a 1×1 map),
+    and scale each channel by the sigmoid of the result."""
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.reduce = nn.Conv2d(channels, hidden, 1)
+        self.expand = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x):
+        s = x.mean(dim=(2, 3), keepdim=True)                       # (N, C, H, W) -> (N, C, 1, 1)
+        s = torch.sigmoid(self.expand(torch.relu(self.reduce(s))))
+        return x * s                                               # one scale per channel
 
 
 # --- Plain against residual: the degradation experiment of the ResNet chapter --------------------

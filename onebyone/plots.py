@@ -145,6 +145,159 @@ def class_maps_figure(images, maps, titles):
     return fig
 
 
+# --- Block diagrams drawn from torch modules (the pointwise chapter) ------------------------------
+
+def _after_each_conv(module):
+    """{conv: words for what follows it before the next convolution}, e.g. "batch norm, ReLU6",
+    read from the module's leaf layers in the order they are defined (= the order they run)."""
+    from torch import nn
+
+    leaves = [m for m in module.modules() if next(m.children(), None) is None]
+    following, current = {}, None
+    for leaf in leaves:
+        if isinstance(leaf, nn.Conv2d):
+            current = leaf
+            following[current] = []
+        elif current is not None and isinstance(leaf, (nn.BatchNorm2d, nn.ReLU, nn.ReLU6)):
+            following[current].append({nn.BatchNorm2d: "batch norm", nn.ReLU: "ReLU",
+                                       nn.ReLU6: "ReLU6"}[type(leaf)])
+    return {conv: ", ".join(words) + ("" if any("ReLU" in w for w in words) else
+                                      (", " if words else "") + "linear")
+            for conv, words in following.items()}
+
+
+def _conv_name(conv):
+    """"3×3 depthwise", "1×1", "1×1 grouped (4 groups)" or "3×3" for a Conv2d, with its stride."""
+    k = conv.kernel_size[0]
+    name = f"{k}×{k}"
+    if conv.groups > 1 and conv.groups == conv.in_channels == conv.out_channels:
+        name += " depthwise"
+    elif conv.groups > 1:
+        name += f" grouped ({conv.groups} groups)"
+    return name + (f", stride {conv.stride[0]}" if conv.stride[0] > 1 else "")
+
+
+def conv_steps(module, input_shape):
+    """One dict per convolution of `module` in the order it runs on zeros of `input_shape`
+    (C, H, W): name, in/out shapes, multiplications, and what follows it."""
+    from onebyone import cost
+
+    modules = dict(module.named_modules())
+    after = _after_each_conv(module)
+    steps = []
+    for layer in cost.count_model(module, input_shape):
+        conv = modules[layer.name] if layer.name else module
+        if layer.kind != "Conv2d":
+            continue
+        steps.append({"name": _conv_name(conv), "in": layer.in_shape, "out": layer.out_shape,
+                      "mults": layer.mults, "then": after.get(conv, "linear")})
+    return steps
+
+
+def describe_block(module, input_shape):
+    """A sentence listing the block's convolutions, for alt text and captions."""
+    steps = conv_steps(module, input_shape)
+    c, h, w = input_shape
+    parts = [f"a {s['name']} convolution from {s['in'][0]} to {s['out'][0]} channels "
+             f"({s['then']})" for s in steps]
+    text = f"From an input of {c} channels of {h}×{w}: " + "; then ".join(parts) + "."
+    if getattr(module, "residual", False):
+        text += " The input is added to the output."
+    return text
+
+
+def _box(ax, x, y, width, text, detail, colour):
+    ax.add_patch(Rectangle((x - width / 2, y - 0.32), width, 0.64, facecolor=colour,
+                           edgecolor="black", linewidth=0.8))
+    ax.text(x, y + 0.1, text, ha="center", va="center", fontsize=8.5, fontweight="bold")
+    ax.text(x, y - 0.16, detail, ha="center", va="center", fontsize=7.5)
+
+
+def _arrow(ax, x, y_from, y_to):
+    ax.annotate("", xy=(x, y_to), xytext=(x, y_from),
+                arrowprops={"arrowstyle": "->", "color": "black", "linewidth": 0.8})
+
+
+def _step_colour(name):
+    """Depthwise orange, 1×1 sky blue, grouped green, any other convolution light grey."""
+    if "depthwise" in name:
+        return OKABE_ITO[1]
+    if "grouped" in name:
+        return OKABE_ITO[2]
+    return OKABE_ITO[4] if name.startswith("1×1") else "#d9d9d9"
+
+
+def block_diagram(ax, module, input_shape, title, widest=None):
+    """Draw `module`'s convolutions top to bottom on `ax`: one box per convolution, as wide as
+    the tensor it outputs is deep (in channels), labelled with its channels, what follows it and
+    the multiplications it costs. A block with `residual` set gets a skip arrow to an addition.
+    Returns the lowest y drawn."""
+    steps = conv_steps(module, input_shape)
+    widest = widest or max(max(s["out"][0], s["in"][0]) for s in steps)
+
+    def width(channels):
+        return 1.3 + 1.5 * (channels / widest) ** 0.5  # 4× the channels, about 2× wider
+
+    c, h, w = input_shape
+    y = 0.0
+    _box(ax, 0, y, width(c), "input", f"{c} × {h} × {w}", "white")
+    for step in steps:
+        _arrow(ax, 0, y - 0.32, y - 0.68)
+        y -= 1.0
+        c_in, (c_out, h_out, w_out) = step["in"][0], step["out"]
+        _box(ax, 0, y, width(c_out), f"{step['name']}, {c_in} → {c_out}",
+             f"{step['then']} · {step['mults'] / 1e6:.2f} M mults", _step_colour(step["name"]))
+    _arrow(ax, 0, y - 0.32, y - 0.68)
+    y -= 1.0
+    if getattr(module, "residual", False):
+        right = max(width(s["out"][0]) for s in steps) / 2 + 0.15
+        y_add = y + 0.12
+        ax.plot([width(c) / 2, right, right], [0.0, 0.0, y_add], color=HIGHLIGHT, linewidth=1.4)
+        ax.annotate("", xy=(0.2, y_add), xytext=(right, y_add),
+                    arrowprops={"arrowstyle": "->", "color": HIGHLIGHT, "linewidth": 1.4})
+        ax.text(0, y_add, "+", ha="center", va="center", fontsize=14, color=HIGHLIGHT,
+                fontweight="bold")
+        ax.text(right + 0.05, y / 2, "input added", rotation=-90, ha="left", va="center",
+                fontsize=7.5, color=HIGHLIGHT)
+        y -= 0.4
+    _box(ax, 0, y, width(c_out), "output", f"{c_out} × {h_out} × {w_out}", "white")
+    ax.set_xlim(-1.55, 1.75)
+    ax.set_ylim(y - 0.5, 0.5)
+    ax.set_title(title, fontsize=9.5)
+    ax.axis("off")
+    return y
+
+
+def block_diagrams_figure(blocks, input_shape):
+    """Blocks side by side ({title: module}), all drawn on the same input and the same scale of
+    channels, so their widths and costs compare."""
+    steps = [conv_steps(module, input_shape) for module in blocks.values()]
+    widest = max(max(s["out"][0], s["in"][0]) for block in steps for s in block)
+    depth = max(len(block) for block in steps) + 2.4
+    fig, axes = plt.subplots(1, len(blocks), figsize=(3.6 * len(blocks), 0.95 * depth + 0.4),
+                             layout="constrained", squeeze=False)
+    lowest = 0.0
+    for ax, (title, module) in zip(axes[0], blocks.items(), strict=True):
+        lowest = min(lowest, block_diagram(ax, module, input_shape, title, widest))
+    for ax in axes[0]:
+        ax.set_ylim(lowest - 0.5, 0.5)
+    return fig
+
+
+def myst_figure(fig, alt, caption, name, dpi=110):
+    """A MyST figure directive holding `fig` as an inline PNG, with alt text and caption made by
+    the caller from data. Display it as Markdown from a cell rendered as MyST."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    plt.close(fig)
+    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    alt = " ".join(alt.split())  # one line: a directive option
+    return f"```{{figure}} {uri}\n:alt: {alt}\n:name: {name}\n\n{caption}\n```\n"
+
+
 def loss_curves_figure(curves, batches_per_epoch, window=10):
     """Training loss against epochs, one line per model ({label: the loss of every batch}).
 

@@ -163,6 +163,23 @@ def test_built_pages_load_mathjax_from_the_site_and_nothing_from_a_cdn(built_boo
     assert with_math, "no page loads MathJax, yet the one-by-one chapter has equations"
 
 
+def test_pointwise_chapter_shows_counts_and_generated_figure_texts(built_book):
+    """The sixth chapter prints the counts the sources give, computed; its diagrams carry alt
+    text and captions made from the modules (channel counts read from them)."""
+    from onebyone import models
+
+    text = page_text("chapters/pointwise-today.html")
+    v2 = cost.total_params(models.mobilenet_v2())
+    assert f"The count is {v2:,} parameters" in text
+    assert "glue(" not in text and "Traceback" not in text
+    raw = (built_book / "chapters/pointwise-today.html").read_text(encoding="utf-8")
+    alts = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', raw)
+    assert len(alts) == 4
+    assert "a 3×3 depthwise convolution from 128 to 128 channels" in alts[0]
+    assert "a 1×1 convolution from 144 to 24 channels (batch norm, linear)" in alts[2]
+    assert raw.count("<figcaption") == 4
+
+
 def test_every_figure_on_a_chapter_shows_an_image_with_alt_text(built_book):
     """A numbered figure holds a loadable image with alt text, not a text placeholder."""
     for page in sorted((built_book / "chapters").glob("*.html")):

@@ -1,12 +1,12 @@
-"""The checks' doors for torch modules (onebyone.checks.core): construction, state copying and
-comparison, on the reference modules and on deliberately wrong ones."""
+"""The checks' doors for torch modules (onebyone.checks.core and roles): construction, state
+copying by role and comparison, on the reference modules and on deliberately wrong ones."""
 
 import pytest
 import torch
 from torch import nn
 
 from onebyone import models
-from onebyone.checks import core
+from onebyone.checks import core, roles
 from onebyone.checks.core import CheckFailure
 
 
@@ -18,28 +18,66 @@ def conv_norm():
 def test_copy_state_then_compare_passes_for_an_equal_structure():
     reference = core.randomize_state(conv_norm(), seed=1)
     x = torch.randn(2, 3, 5, 5, generator=torch.Generator().manual_seed(2))
-    core.compare_modules(conv_norm(), reference, x, "block", modes=("eval", "train"))
+    roles.compare_modules(conv_norm(), reference, x, "block", modes=("eval", "train"))
     mlp = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.ReLU(),
                         nn.Conv2d(4, 4, 1), nn.ReLU())
-    core.compare_modules(mlp, core.randomize_state(models.mlpconv(2, 4, 3), 5),
+    roles.compare_modules(mlp, core.randomize_state(models.mlpconv(2, 4, 3), 5),
                          torch.randn(1, 2, 6, 6), "mlpconv")
 
 
 def test_learner_modules_that_run_reference_code_are_refused():
     reference = core.randomize_state(models.GAPHead(4, 3), seed=1)
     with pytest.raises(CheckFailure, match="reference package"):
-        core.compare_modules(models.GAPHead(4, 3), reference, torch.randn(1, 4, 2, 2), "GAPHead")
+        roles.compare_modules(models.GAPHead(4, 3), reference, torch.randn(1, 4, 2, 2), "GAPHead")
 
 
-def test_copy_state_names_both_structures_when_they_differ():
-    reference = models.Bottleneck(6, 3, 8, stride=2)
-    no_projection = models.Bottleneck(8, 3, 8)  # identity shortcut: six tensors fewer
+def test_a_structural_difference_is_told_in_words_not_shapes():
+    reference = core.randomize_state(models.Bottleneck(6, 3, 8, stride=2), 1)
+    no_projection = models.Bottleneck(8, 3, 8)  # identity shortcut: a conv and a norm fewer
+    x = torch.randn(1, 6, 4, 4)
     with pytest.raises(CheckFailure) as failure:
-        core.copy_state(reference, no_projection, "Bottleneck", hint=lambda want, got: "HINT")
+        roles.match(reference, no_projection, x, "Bottleneck",
+                    explain=lambda missing, extra, units: "HINT")
     lines = str(failure.value).splitlines()
     assert lines[1] == "HINT"  # the guess at the mistake comes before the details
-    assert "First difference, tensor #0" in lines[2] and "(3, 6, 1, 1)" in lines[2]
-    assert lines[3].startswith("All 18 of yours") and lines[4].startswith("All 24 of the ref")
+    assert "a 1×1 convolution from 6 to 8 channels, without bias" in lines[2]
+    assert "a batch norm over 8 channels" in lines[2]
+    assert "(8, 6, 1, 1)" not in str(failure.value)
+
+
+def test_units_of_the_same_shape_are_told_apart_by_what_they_do():
+    """Shortcut defined first, layers in another order: the roles are found by probing."""
+
+    class Reordered(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.skip = nn.Sequential(nn.Conv2d(4, 4, 1, 2, bias=False), nn.BatchNorm2d(4))
+            self.c3 = nn.Conv2d(4, 4, 1, bias=False)
+            self.n3, self.n2, self.n1 = (nn.BatchNorm2d(4) for _ in range(3))
+            self.c2 = nn.Conv2d(4, 4, 3, 2, 1, bias=False)
+            self.c1 = nn.Conv2d(4, 4, 1, bias=False)
+
+        def forward(self, x):
+            y = torch.relu(self.n1(self.c1(x)))
+            y = torch.relu(self.n2(self.c2(y)))
+            return torch.relu(self.n3(self.c3(y)) + self.skip(x))
+
+    reference = core.randomize_state(models.Bottleneck(4, 4, 4, stride=2), 3)
+    x = torch.randn(2, 4, 6, 6, generator=torch.Generator().manual_seed(4))
+    learner = Reordered()
+    found = roles.match(reference, learner, x, "Bottleneck")
+    assert found["shortcut.0"] == "skip.0" and found["body.6"] == "c3"
+    assert found["body.1"] == "n1" and found["body.4"] == "n2" and found["body.7"] == "n3"
+    roles.compare_modules(learner, reference, x, "Bottleneck", modes=("eval", "train"))
+
+
+def test_units_describe_layers_in_a_learners_words():
+    units = roles.units(models.Bottleneck(4, 2, 8).state_dict())
+    words = [roles.describe(u.signature) for u in units]
+    assert words[0] == "a 1×1 convolution from 4 to 2 channels, without bias"
+    assert words[1] == "a batch norm over 2 channels"
+    assert roles.describe(roles.units(nn.Linear(3, 5).state_dict())[0].signature) == \
+        "a Linear layer from 3 to 5 features, with bias"
 
 
 def test_randomized_batch_norm_is_far_from_its_defaults():
@@ -65,7 +103,7 @@ def test_the_same_weights_in_a_wrong_forward_are_caught():
             return 2 * self.classify(x).mean(dim=(2, 3))
 
     with pytest.raises(CheckFailure, match="values are wrong"):
-        core.compare_modules(Doubled(), reference, x, "GAPHead")
+        roles.compare_modules(Doubled(), reference, x, "GAPHead")
 
 
 def test_construct_learner_refuses_a_subclass_of_the_reference():

@@ -55,3 +55,66 @@ def test_count_model_restores_training_mode_and_removes_hooks():
     cost.count_model(net, (2, 4, 4))
     assert net.training
     assert all(not m._forward_hooks for m in net.modules())
+
+
+@pytest.mark.parametrize("c_in, c_out, k, stride, size", [(32, 64, 3, 1, 14), (16, 8, 5, 2, 9),
+                                                          (3, 40, 3, 2, 7)])
+def test_separable_formulas_agree_with_hooks(c_in, c_out, k, stride, size):
+    layer = models.DepthwiseSeparable(c_in, c_out, k, stride)
+    out = -(-size // stride)
+    assert cost.total_mults(layer, (c_in, size, size)) == cost.separable_mults(out, out, c_in,
+                                                                               c_out, k)
+    norms = cost.batch_norm_params(c_in) + cost.batch_norm_params(c_out)
+    assert cost.total_params(layer) == cost.separable_params(c_in, c_out, k) + norms
+
+
+@pytest.mark.parametrize("c_in, c_out, k", [(32, 64, 3), (7, 3, 5), (100, 1, 1)])
+def test_separable_ratio_is_the_ratio_of_the_counts(c_in, c_out, k):
+    standard = cost.conv_mults(10, 10, c_in, c_out, k)
+    assert cost.separable_mults(10, 10, c_in, c_out, k) / standard == pytest.approx(
+        cost.separable_ratio(c_out, k))
+    assert cost.separable_params(c_in, c_out, k) / cost.conv_params(c_in, c_out, k) == (
+        pytest.approx(cost.separable_ratio(c_out, k)))
+
+
+@pytest.mark.parametrize("c_in, c_out, stride, t, size", [(16, 16, 1, 6, 8), (16, 24, 2, 6, 9),
+                                                          (32, 16, 1, 1, 5)])
+def test_inverted_residual_formulas_agree_with_hooks(c_in, c_out, stride, t, size):
+    block = models.InvertedResidual(c_in, c_out, stride, t)
+    assert cost.total_params(block) == cost.inverted_residual_params(c_in, c_out, t)
+    assert cost.total_mults(block, (c_in, size, size)) == cost.inverted_residual_mults(
+        size, size, c_in, c_out, t, stride)
+
+
+def test_cost_by_kind_sorts_every_layer():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, groups=8),
+                        nn.Conv2d(8, 16, 1), nn.Conv2d(16, 16, 1, groups=4),
+                        nn.Conv2d(16, 16, 3, groups=2), nn.Flatten(), nn.Linear(16 * 4 * 4, 5))
+    split = cost.cost_by_kind(net, (3, 8, 8))
+    assert set(split) == {"k×k (standard)", "depthwise", "1×1 (pointwise)", "grouped",
+                          "fully connected"}
+    assert sum(p for p, _ in split.values()) == cost.total_params(net)
+    assert sum(m for _, m in split.values()) == cost.total_mults(net, (3, 8, 8))
+    assert split["1×1 (pointwise)"][0] == cost.conv_params(8, 16, 1, bias=True) + (
+        cost.conv_params(16, 16, 1, bias=True, groups=4))
+
+
+def _conv_weights(module):
+    """Weights of every convolution in `module`, biases left out (counted by torch)."""
+    return sum(m.weight.numel() for m in module.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_googlenet_module_weights_match_torch_modules_on_their_real_inputs():
+    """Each module of the built GoogLeNet against a naive module on the same input: the table
+    of cost.googlenet_module_weights, counted from torch."""
+    with torch.device("meta"):
+        net = models.googlenet()
+        modules = [m for m in net if isinstance(m, models.Inception)]
+        table = cost.googlenet_module_weights()
+        assert len(modules) == len(table) == 9
+        for module, (name, c1, _, c3, _, c5, _) in zip(modules, models.GOOGLENET_INCEPTIONS,
+                                                       strict=True):
+            c_in = module.branch1[0].in_channels
+            assert models.googlenet_module_inputs()[name] == c_in
+            naive = models.Inception(c_in, c1, None, c3, None, c5, None)
+            assert table[name] == (_conv_weights(naive), _conv_weights(module)), name

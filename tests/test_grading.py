@@ -211,14 +211,15 @@ def graded(tmp_path_factory):
                                             "import sys\nsys.exit('bye')")), honest)
     case("os_exit", text(samples.add_after(samples.honest(A, course), "conv1x1_cost",
                                            "import os\nos._exit(3)")),
-         without(samples.honest(A, course), "conv1x1_cost"), "kernel died")
+         without(samples.honest(A, course), "conv1x1_cost", "fold_1x1"), "kernel died")
     case("infinite_loop", text(samples.add_after(samples.honest(A, course), "linear_as_conv1x1",
                                                  "while True:\n    pass")),
-         without(samples.honest(A, course), "linear_as_conv1x1", "conv1x1_cost"), "timed out")
+         without(samples.honest(A, course), "linear_as_conv1x1", "conv1x1_cost", "fold_1x1"),
+         "timed out")
     slow = samples.honest(A, course)
     for _ in range(3 * TIMEOUT):
         samples.add_after(slow, "test_linear_as_conv1x1_hidden", "import time\ntime.sleep(0.5)")
-    case("slow_cells", text(slow), without(samples.honest(A, course), "conv1x1_cost"),
+    case("slow_cells", text(slow), without(samples.honest(A, course), "conv1x1_cost", "fold_1x1"),
          "timed out")
     bomb = samples.add_after(samples.honest(A, course), "setup",
                              "def bomb():\n    blocks = []\n    while True:\n"

@@ -50,19 +50,73 @@ def test_naive_inception_passes_the_pool_branch_through():
     assert cost.total_params(module) == cost.inception_params(192, 64, None, 128, None, 32, None)
 
 
-@pytest.mark.parametrize("naive", [False, True])
-def test_googlenet_total_is_the_sum_of_its_parts(naive):
-    """GoogLeNet (and its naive variant): stem + modules + classifier, by formula."""
+@pytest.mark.parametrize("naive, projections", [(False, True), (True, True), (False, False)])
+def test_googlenet_total_is_the_sum_of_its_parts(naive, projections):
+    """GoogLeNet, its naive variant and the one without pool projections: stem + modules +
+    classifier, by formula."""
     total = (cost.conv_params(3, 64, 7, bias=True) + cost.conv_params(64, 64, 1, bias=True)
              + cost.conv_params(64, 192, 3, bias=True))
     channels = 192
     for _, c1, c3r, c3, c5r, c5, proj in models.GOOGLENET_INCEPTIONS:
         if naive:
-            c3r = c5r = proj = None
+            c3r = c5r = None
+        if naive or not projections:
+            proj = None
         total += cost.inception_params(channels, c1, c3r, c3, c5r, c5, proj)
         channels = c1 + c3 + c5 + (channels if proj is None else proj)
     total += cost.linear_params(channels, 1000)
-    assert cost.total_params(models.googlenet(naive=naive)) == total
+    with torch.device("meta"):
+        net = models.googlenet(naive=naive, pool_projections=projections)
+    assert cost.total_params(net) == total
+
+
+def test_googlenet_without_pool_projections_snowballs_at_a_fraction_of_the_cost():
+    """The inception chapter's question 2: dropping only the pool projections gives the naive
+    network's width (4944 channels) but about 2.3× GoogLeNet's parameters, not the naive 13.9×."""
+    with torch.device("meta"):
+        real, naive = models.googlenet(), models.googlenet(naive=True)
+        no_proj = models.googlenet(pool_projections=False)
+    assert no_proj[-1].in_features == naive[-1].in_features == 4944
+    ratio = cost.total_params(no_proj) / cost.total_params(real)
+    assert round(ratio, 1) == 2.3
+    assert round(cost.total_params(naive) / cost.total_params(real), 1) == 13.9
+
+
+def _reached_by_perturbation(body, size):
+    """Which output columns change when one input column is raised, for each input column.
+    Positive weights and biases keep every ReLU open, so nothing hides a dependence."""
+    body = copy.deepcopy(body)
+    with torch.no_grad():
+        for p in body.parameters():
+            p.copy_(p.abs() + 0.1)
+        base = body(torch.zeros(1, 1, size, size))
+        seen = {}
+        for column in range(size):
+            x = torch.zeros(1, 1, size, size)
+            x[..., column] = 100.0
+            changed = (body(x) != base).any(dim=(0, 1, 2))   # (1, C, h, w) -> (w,)
+            for c in changed.nonzero().flatten().tolist():
+                seen.setdefault(c, []).append(column)
+    return [(min(cols), max(cols)) for _, cols in sorted(seen.items())]
+
+
+@pytest.mark.parametrize("size", [24, 32])
+def test_receptive_columns_are_what_each_output_column_depends_on(size):
+    body = models.shape_features()
+    assert models.receptive_columns(body, size) == _reached_by_perturbation(body, size)
+
+
+def test_only_the_last_feature_column_never_sees_a_training_shape():
+    """The GAP chapter's question 2: training shapes start in columns 0-5 and are 7 wide, so
+    they end by pixel 11. Of the 6 feature-map columns of a 24-pixel image, only the last sees
+    no part of any of them: 4 classes × 32 channels × 6 rows = 768 fully connected weights."""
+    seen = models.receptive_columns(models.shape_features(), 24)
+    last_pixel = 5 + 7 - 1
+    assert [c for c, (first, _) in enumerate(seen) if first > last_pixel] == [5]
+    assert [c for c, (first, _) in enumerate(seen) if 5 < first <= last_pixel] == [4]
+    assert seen[2] == (1, 18)                       # an interior cell sees 18 pixels
+    fc = models.ShapeNet(4, "fc", image_size=24).head[1]
+    assert fc.weight.numel() // 6 == 768            # one column of the 6
 
 
 def test_googlenet_shapes_and_depth():
@@ -163,6 +217,105 @@ def test_block_rows_and_kinds_account_for_every_parameter(make, shape):
     total = cost.total_params(net)
     assert sum(r.params for r in cost.block_rows(net, shape)) == total
     assert sum(cost.params_by_kind(net).values()) == total
+
+
+# --- The sixth chapter's networks: counts against the papers and torchvision -------------------
+
+def _separable_stack_params(first, layers):
+    """Stem + separable layers with their batch norms; returns (total, last channels)."""
+    total, channels = first, 32
+    for out, _ in layers:
+        total += (cost.separable_params(channels, out, 3) + cost.batch_norm_params(channels)
+                  + cost.batch_norm_params(out))
+        channels = out
+    return total, channels
+
+
+def test_mobilenet_v1_matches_the_formula_and_the_paper():
+    """MobileNet v1: total = stem + 13 separable layers + classifier; 7×7×1024 before pooling;
+    569M multiply-adds at 224 (Howard et al. 2017) and 4.2M weights without batch norm."""
+    net = models.mobilenet_v1()
+    stem = cost.conv_params(3, 32, 3) + cost.batch_norm_params(32)
+    body, channels = _separable_stack_params(stem, models.MOBILENET_V1_LAYERS)
+    assert cost.total_params(net) == body + cost.linear_params(channels, 1000)
+    assert net[:-3](torch.zeros(1, 3, 224, 224)).shape == (1, 1024, 7, 7)
+    assert round(cost.total_mults(net, (3, 224, 224)) / 1e6) == 569
+    split = cost.cost_by_kind(net, (3, 224, 224))
+    weights = sum(p for p, _ in split.values()) - 1000  # without the classifier's biases
+    assert round(weights / 1e5) == 42
+    # the paper's Table 2 shares of the weights, to two decimals
+    assert round(100 * split["1×1 (pointwise)"][0] / weights, 2) == 74.59
+    assert round(100 * (split["fully connected"][0] - 1000) / weights, 2) == 24.33
+
+
+def test_mobilenet_v2_matches_torchvision():
+    """torchvision's mobilenet_v2 documents 3,504,872 parameters and 0.301 GFLOPS (multiply-adds);
+    the paper 300M multiply-adds."""
+    net = models.mobilenet_v2()
+    assert cost.total_params(net) == 3_504_872
+    mults = cost.total_mults(net, (3, 224, 224))
+    assert round(mults / 1e9, 3) == 0.301 and round(mults / 1e8) == 3
+    blocks = [m for m in net if isinstance(m, models.InvertedResidual)]
+    assert len(blocks) == sum(n for _, _, n, _ in models.MOBILENET_V2_STAGES) == 17
+    assert sum(b.residual for b in blocks) == 10
+
+
+def test_inverted_residual_shapes_and_linear_projection():
+    block = models.InvertedResidual(8, 8, 1, 6)
+    assert block.residual and block(torch.zeros(2, 8, 5, 5)).shape == (2, 8, 5, 5)
+    assert not isinstance(list(block.body[-1])[-1], (torch.nn.ReLU, torch.nn.ReLU6))
+    strided = models.InvertedResidual(8, 16, 2, 6)
+    assert not strided.residual and strided(torch.zeros(1, 8, 7, 7)).shape == (1, 16, 4, 4)
+    assert len(models.InvertedResidual(8, 8, 1, 1).body) == 2  # no expansion layer
+
+
+def test_depthwise_half_never_mixes_channels_and_pointwise_never_looks_around():
+    layer = models.DepthwiseSeparable(4, 6).eval()
+    x = torch.randn(1, 4, 6, 6)
+    poked = x.clone()
+    poked[0, 2] += 1.0  # change one channel only
+    with torch.no_grad():
+        changed = (layer.depthwise(poked) - layer.depthwise(x)).abs().sum(dim=(0, 2, 3))
+        assert torch.count_nonzero(changed) == 1 and changed[2] > 0
+        pixel = x.clone()
+        pixel[0, :, 3, 3] += 1.0  # change one position only
+        moved = (layer.pointwise(pixel) - layer.pointwise(x)).abs().sum(dim=(0, 1))
+        assert torch.count_nonzero(moved) == 1 and moved[3, 3] > 0
+
+
+def test_channel_shuffle_and_channel_matrix():
+    x = torch.arange(6.0).reshape(1, 6, 1, 1)
+    assert models.channel_shuffle(x, 2).flatten().tolist() == [0, 3, 1, 4, 2, 5]
+    assert models.channel_shuffle(models.channel_shuffle(x, 2), 3).equal(x)  # 2 then 3 undoes
+    with pytest.raises(ValueError):
+        models.channel_shuffle(x, 4)
+    conv = torch.nn.Conv2d(6, 4, 1, groups=2, bias=False)
+    dense = models.channel_matrix(conv)
+    y = torch.randn(2, 6, 3, 3)
+    assert torch.allclose(conv(y), torch.einsum("oc,nchw->nohw", dense, y), atol=1e-6)
+    assert torch.count_nonzero(dense[:2, 3:]) == 0 and torch.count_nonzero(dense[2:, :3]) == 0
+
+
+def test_squeezenet_matches_the_paper_and_torchvision():
+    """SqueezeNet v1.0: 1,248,424 parameters (Iandola et al. 2016, Table 1; torchvision), 0.819
+    GFLOPS in torchvision's documentation; 13×13×512 before conv10."""
+    net = models.squeezenet()
+    assert cost.total_params(net) == 1_248_424
+    assert round(cost.total_mults(net, (3, 224, 224)) / 1e9, 3) == 0.819
+    assert net[:-1](torch.zeros(1, 3, 224, 224)).shape == (1, 512, 13, 13)
+    fire = models.Fire(96, 16, 64, 64)
+    assert fire(torch.zeros(1, 96, 5, 5)).shape == (1, 128, 5, 5)
+
+
+def test_squeeze_excitation_is_two_linear_layers_on_pooled_channels():
+    se = models.SqueezeExcitation(32, reduction=8)
+    x = torch.randn(2, 32, 4, 4)
+    fc1, fc2 = torch.nn.Linear(32, 4), torch.nn.Linear(4, 32)
+    with torch.no_grad():
+        se.reduce.load_state_dict(models.linear_as_conv1x1(fc1).state_dict())
+        se.expand.load_state_dict(models.linear_as_conv1x1(fc2).state_dict())
+        scale = torch.sigmoid(fc2(torch.relu(fc1(x.mean(dim=(2, 3))))))   # (N, C)
+        assert torch.allclose(se(x), x * scale[:, :, None, None], atol=1e-6)
 
 
 def test_nin_released_is_the_caffe_model_zoo_layout():

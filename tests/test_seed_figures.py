@@ -20,7 +20,7 @@ def test_five_by_five_branch_costs():
 
 
 def test_inception_3a_weights_and_channels():
-    """387,072 and 157,184 weights; 416 and 256 output maps; "nearly 4 times" does not hold."""
+    """387,072 and 157,184 weights; 416 and 256 output maps; not "nearly 4 times" in 3a."""
     arms = dict(c1=64, c3=128, c5=32)
     naive = cost.inception_params(C_IN, **arms, c3_reduce=None, c5_reduce=None, pool_proj=None,
                                   bias=False)
@@ -30,11 +30,28 @@ def test_inception_3a_weights_and_channels():
                                  bias=False)
     assert (naive, reduced) == (387_072, 157_184)
     assert full == reduced + C_IN * 32 != 157_184                   # pool projection left out
-    assert naive / full < 3                                         # not "nearly 4 times"
+    assert naive / full < 3                                         # 3a: not "nearly 4"
     assert models.Inception(C_IN, **arms, c3_reduce=None, c5_reduce=None,
                             pool_proj=None).out_channels == 416      # not 256 (lecture notes)
     assert models.Inception(C_IN, **arms, c3_reduce=96, c5_reduce=16,
                             pool_proj=32).out_channels == 256
+
+
+def test_nearly_four_times_holds_over_googlenets_modules():
+    """"Overall, nearly 4 times fewer convolution parameters": each of the nine modules against
+    its naive counterpart on the same input. 3a and 3b save under 3×, every later module 3.5× to
+    5.1×, and summed over the nine the saving rounds to 4 (the chapter's dropdown and summary)."""
+    table = cost.googlenet_module_weights()
+    ratio = {name: naive / real for name, (naive, real) in table.items()}
+    assert ratio["3a"] < 3 and ratio["3b"] < 3
+    later = [r for name, r in ratio.items() if name[0] != "3"]
+    assert len(later) == 7 and 3.5 < min(later) and max(later) < 5.1
+    overall = sum(n for n, _ in table.values()) / sum(r for _, r in table.values())
+    assert round(overall) == 4 and overall > 4                      # "nearly 4": holds
+    with torch.device("meta"):                                      # the snowball is more
+        snowball = (cost.total_params(models.googlenet(naive=True))
+                    / cost.total_params(models.googlenet()))
+    assert round(snowball) == 14
 
 
 def test_resnet_ratios():

@@ -55,6 +55,21 @@ def test_timing_refuses_zero_repeats():
         timing.median_seconds(torch.nn.Identity(), torch.zeros(1), repeat=0)
 
 
+def test_gap_net_runs_on_larger_images_but_loses_accuracy():
+    """The GAP chapter's "Any input size": the net trained there (24×24 images, shapes in columns
+    0-5) answers on 40×40 images, but its accuracy falls far below what it scores on 24×24 images
+    with the shapes anywhere, and on background alone it gives one class almost always."""
+    images, labels, _ = data.shapes(0, 1000, size=24, x_range=(0, 5))
+    with train.deterministic(0):
+        net = models.ShapeNet(4, "gap", image_size=24)
+        train.fit(net, images, labels, epochs=3, batch_size=32, lr=5e-3, seed=0)
+    same = train.accuracy(net, *data.shapes(5, 400, size=24, x_range=(0, 17))[:2])
+    big = train.accuracy(net, *data.shapes(7, 400, size=40, x_range=(0, 33))[:2])
+    assert same > 0.85 and big < same - 0.3
+    noise = 0.1 * data.rng(8).normal(size=(400, 1, 40, 40))
+    assert np.bincount(train.predict(net, noise)).max() > 0.9 * 400
+
+
 def _digits_run(seed, residual=True):
     """One short training run of the ResNet chapter's kind on 200 real digits."""
     images, labels = data.digits()

@@ -20,8 +20,9 @@ The contract every check keeps, so that the learner's objects can be proxies fro
   used ONLY through `module(x)` (via `forward`, under torch.no_grad()), `state_dict()`,
   `named_parameters()`, `parameters()`, `load_state_dict()`, `train()`/`eval()`,
   `modules()`/`named_modules()` and `isinstance(..., nn.Module / nn.Conv2d / ...)`.
-Torch modules are compared with the reference by copying state (`copy_state`): the same numbers in
-both, then the same input must give the same output, so structure and arithmetic are both checked.
+Torch modules are compared with the reference by copying state (roles.compare_modules): the same
+numbers in both, matched layer by layer by role (kind, shapes, place in the computation), then the
+same input must give the same output, so structure and arithmetic are both checked.
 """
 
 import builtins
@@ -75,10 +76,13 @@ def learner_check(check):
     return counted
 
 
-def passed(item):
-    """The last line of a public test cell: confirm, in one line, the checks that just passed."""
+def passed(item, tests="public"):
+    """The last line of a test cell: confirm, in one line, the checks that just passed.
+
+    Public test cells end with `passed(item)`; hidden ones with `passed(item, "hidden")`, inside
+    their hidden region, so that the next public cell counts only its own checks."""
     count, _tally["passed"] = _tally["passed"], 0
-    print(f"\u2713 {item}: {count} public check{'' if count == 1 else 's'} passed")
+    print(f"\u2713 {item}: {count} {tests} check{'' if count == 1 else 's'} passed")
 
 
 # --- calling the learner's code ---------------------------------------------------------------
@@ -319,36 +323,6 @@ def forward(module, x, item, train=False):
     return out.detach().double().numpy()
 
 
-def state_shapes(module):
-    """The shapes of a module's state (parameters and buffers), in registration order."""
-    return [tuple(value.shape) for value in module.state_dict().values()]
-
-
-def copy_state(source, target, item, hint=None):
-    """Load `source`'s state_dict values into `target`, matched by registration order and shape.
-
-    Both modules must hold the same tensors in the same order (define the layers in the order
-    they run). On a mismatch the message lists both structures; `hint(source_shapes,
-    target_shapes)` may add a guess at the mistake.
-    """
-    values = list(source.state_dict().values())
-    keys = list(target.state_dict().keys())
-    got, want = state_shapes(target), [tuple(v.shape) for v in values]
-    if got != want:
-        extra = hint(want, got) if hint else ""
-        differ = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
-        first = differ[0] if differ else min(len(got), len(want))
-        yours = f"yours has {got[first]}" if first < len(got) else "yours has none"
-        theirs = f"the reference has {want[first]}" if first < len(want) else "the reference: none"
-        raise CheckFailure(
-            f"{item}: your module's structure differs from the reference.\n"
-            + (f"{extra}\n" if extra else "")
-            + f"First difference, tensor #{first} (in the order the layers are defined, which "
-            f"should be the order they run): {theirs}, {yours}.\n"
-            f"All {len(got)} of yours: {got}\nAll {len(want)} of the reference: {want}")
-    target.load_state_dict({k: v.clone() for k, v in zip(keys, values, strict=True)})
-
-
 def randomize_state(module, seed):
     """Give every parameter and buffer of `module` seeded, non-trivial values.
 
@@ -371,22 +345,3 @@ def randomize_state(module, seed):
             else:  # biases, running means
                 value.copy_(0.5 * torch.randn(value.shape, generator=g))
     return module
-
-
-def compare_modules(learner, reference, x, item, modes=("eval",), mistakes=None, hint=None,
-                    atol=1e-4, rtol=1e-4):
-    """Copy the reference's state into the learner's module, then compare their outputs on `x`.
-
-    `modes`: "eval" (batch norm with running statistics) and/or "train" (batch statistics).
-    `mistakes(mode)` may return (description, array) pairs: outputs of known wrong variants.
-    """
-    copy_state(reference, learner, item, hint=hint)
-    for mode in modes:
-        train = mode == "train"
-        reference.train(train)
-        with torch.no_grad():
-            expected = reference(x).double().numpy()
-        got = forward(learner, x, item, train=train)
-        known = mistakes(mode) if mistakes else ()
-        compare_arrays(got, expected, f"{item}(x) in {mode}() mode", mistakes=known,
-                       atol=atol, rtol=rtol)

@@ -1,19 +1,27 @@
 """Checks for the `inception-cost` exercise: the cost of a convolution, the naive and bottleneck 5×5
-branches of the Inception example, and the Inception module itself."""
+branches of the Inception example, the width at which a 1×1 reduction stops saving, and the
+Inception module itself."""
 
 import torch
+from torch import nn
 
 from onebyone import cost, models
 from onebyone.checks.core import (
     CheckFailure,
     call_learner,
     check_equal,
-    compare_modules,
     construct_learner,
+    learner_check,
+    passed,
     randomize_state,
 )
+from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting, shown
+
+__all__ = ["branch5_cost", "break_even_reduce", "conv_mults", "conv_params", "inception",
+           "passed"]
 
 
+@learner_check
 def conv_params(conv_params, c_in, c_out, k, bias=False):
     """The learner's parameter count of a k×k convolution."""
     item = f"conv_params({c_in}, {c_out}, {k}, bias={bias})"
@@ -29,6 +37,7 @@ def conv_params(conv_params, c_in, c_out, k, bias=False):
     ])
 
 
+@learner_check
 def conv_mults(conv_mults, h_out, w_out, c_in, c_out, k):
     """The learner's multiplication count of a k×k convolution with an h_out×w_out output."""
     item = f"conv_mults({h_out}, {w_out}, {c_in}, {c_out}, {k})"
@@ -53,6 +62,7 @@ def branch5_expected(h, w, c_in, c_out, c_reduce):
     return params, mults
 
 
+@learner_check
 def branch5_cost(branch5_cost, h, w, c_in, c_out, c_reduce=None):
     """The learner's (parameters, multiplications) of the 5×5 branch, naive or with a bottleneck."""
     item = f"branch5_cost({h}, {w}, {c_in}, {c_out}, c_reduce={c_reduce})"
@@ -83,20 +93,35 @@ def branch5_cost(branch5_cost, h, w, c_in, c_out, c_reduce=None):
     check_equal(got[1], mults, f"{item} multiplications", mults_mistakes)
 
 
-def _inception_hint(want, got):
-    """A guess at why the learner's Inception holds other tensors than the reference's."""
-    kernels = [s[2:] for s in got if len(s) == 4]
-    if len(got) == len(kernels):
+def _inception_explain(missing, extra, learner_units):
+    """A guess at why the learner's Inception holds other layers than it needs."""
+    convs = [dict(u.signature) for u in learner_units if kind(u.signature) == "conv"]
+    if convs and all("bias" not in conv for conv in convs):
         return "The convolutions need their biases (bias=True, the default)."
-    if len(kernels) != 6:
+    if len(convs) != 6:
         return (f"The module has six convolutions (1×1 | 1×1, 3×3 | 1×1, 5×5 | pool, 1×1); "
-                f"yours has {len(kernels)}.")
-    if kernels != [(1, 1), (1, 1), (3, 3), (1, 1), (5, 5), (1, 1)]:
-        return (f"Your kernels come as {kernels}; define the branches in the order 1×1, "
-                "3×3 (reduce first), 5×5 (reduce first), pool projection.")
+                f"yours has {len(convs)}.")
     return ""
 
 
+def _inception_diagnose(module):
+    """The pooling's and the convolutions' settings, for a module whose output is wrong."""
+    for _, pool in layers_of(module, nn.MaxPool2d):
+        if pair(setting(pool, "stride")) != (1, 1):
+            stride = shown(setting(pool, "stride"))
+            return (f"your max pooling has stride {stride} (MaxPool2d's stride "
+                    "defaults to its window size): the pool branch keeps the size with "
+                    "stride=1, padding=1.")
+    for _, conv in layers_of(module, nn.Conv2d):
+        k = pair(setting(conv, "kernel_size"))
+        if k and pair(setting(conv, "padding")) != (k[0] // 2, k[1] // 2):
+            padding = shown(setting(conv, "padding"))
+            return (f"your {k[0]}×{k[1]} convolution has padding {padding}; "
+                    f"keeping the size takes padding {k[0] // 2} (k // 2).")
+    return ""
+
+
+@learner_check
 def inception(Inception, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, size=(8, 8),
               seed=0):
     """The learner's Inception module against the reference: structure and output."""
@@ -120,5 +145,30 @@ def inception(Inception, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_pro
                       torch.cat(outs[:3] + [no_relu_pool], dim=1).numpy()))
         return found
 
-    compare_modules(module, reference, x, item, mistakes=mistakes, hint=_inception_hint)
+    compare_modules(module, reference, x, item, mistakes=mistakes, explain=_inception_explain,
+                    diagnose=_inception_diagnose)
+
+
+def break_even_expected(c_in, c_out, k):
+    """The smallest c_reduce for which 1×1 (c_in -> c_reduce) then k×k (c_reduce -> c_out) needs
+    at least the multiplications of one k×k (c_in -> c_out). Per output position:
+    r·c_in + r·k²·c_out >= k²·c_in·c_out, so r >= k²·c_in·c_out / (c_in + k²·c_out)."""
+    return -(-(k * k * c_in * c_out) // (c_in + k * k * c_out))  # the ceiling, in integers
+
+
+@learner_check
+def break_even_reduce(break_even_reduce, c_in, c_out, k):
+    """The learner's width at which a 1×1 reduction stops saving multiplications."""
+    item = f"break_even_reduce({c_in}, {c_out}, {k})"
+    got = call_learner(break_even_reduce, c_in, c_out, k, numpy_only=True,
+                       item="break_even_reduce")
+    expected = break_even_expected(c_in, c_out, k)
+    check_equal(got, expected, item, [
+        (expected - 1, f"you returned the widest reduction that still saves ({expected - 1}); "
+                       "the question asks for the first width that no longer does"),
+        (c_in, "the 1×1 convolution's own multiplications were left out: without them any "
+               "width below c_in would save"),
+        (break_even_expected(c_out, c_in, k), "c_in and c_out were swapped"),
+        (expected + 1, "'no longer saves' starts where the two counts are equal, not after"),
+    ])
 

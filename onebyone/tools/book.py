@@ -165,7 +165,7 @@ def build(root=ROOT, quiet=False, package=PACKAGE):
         # Forget the saved Sphinx environment, or the next build would pass without re-reading
         # the pages that failed.
         shutil.rmtree(out / ".doctrees", ignore_errors=True)
-    else:  # the student kit, published with the site (see kit.py)
+    elif (root / "pyproject.toml").is_file():  # the course's book: publish its student kit
         kit.build_wheel(root, out / "html" / kit.KIT_FOLDER)
     if quiet:
         done.check_output = (done.stdout or "") + (done.stderr or "")

@@ -52,9 +52,12 @@ def _bench(args):
 def _grade(args):
     from onebyone.tools.grading import batch, sandbox, submissions
 
-    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256:  # usage line, exit code 2
-        args.parser.error("--jobs must be at least 1, --timeout positive, --memory at least 256 MB")
-    limits = sandbox.Limits(seconds=args.timeout, memory_mb=args.memory)
+    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256 or \
+            (args.item_timeout is not None and not 0 < args.item_timeout <= args.timeout):
+        args.parser.error("--jobs must be at least 1, --timeout positive, --item-timeout "
+                          "positive and at most --timeout, --memory at least 256 MB")
+    limits = sandbox.Limits(seconds=args.timeout, item_seconds=args.item_timeout,
+                            memory_mb=args.memory)
     try:
         return batch.grade(args.submissions, args.out, jobs=args.jobs,
                            assignment_ids=args.assignment, db_url=args.db_url, limits=limits,
@@ -94,9 +97,9 @@ def _parser():
         "grade", help="grade a class's submissions",
         description="Grade every <student>/<assignment>/<assignment>.ipynb under SUBMISSIONS "
                     "(a folder in nbgrader's submitted layout, or a .zip of it). Writes "
-                    "OUT/grades.csv, OUT/items.csv, OUT/feedback/ and the gradebook; a second run "
-                    "only grades what changed. Exit code 0 when every submission was graded "
-                    "normally.")
+                    "OUT/grades.csv, OUT/items.csv, OUT/report.html (the class report), "
+                    "OUT/feedback/ and the gradebook; a second run only grades what changed. "
+                    "Exit code 0 when every submission was graded normally.")
     grade.add_argument("submissions", type=pathlib.Path, metavar="SUBMISSIONS")
     grade.add_argument("--out", type=pathlib.Path, required=True, metavar="OUT",
                        help="output folder (tables, feedback, journal, default gradebook)")
@@ -110,6 +113,10 @@ def _parser():
                             "postgresql://user@host/course")
     grade.add_argument("--timeout", type=float, default=limits.seconds, metavar="SECONDS",
                        help="wall-clock budget per submission (default %(default)s)")
+    grade.add_argument("--item-timeout", type=float, default=None, metavar="SECONDS",
+                       help="each test cell's own budget, within --timeout: a test that runs "
+                            "out of it scores zero and the rest is graded as usual (default: "
+                            "--timeout divided by the assignment's number of test cells)")
     grade.add_argument("--memory", type=int, default=limits.memory_mb, metavar="MB",
                        help="address-space cap of a submission's process (default %(default)s)")
     grade.add_argument("--course", type=pathlib.Path, default=course, metavar="DIR",

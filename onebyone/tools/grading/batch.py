@@ -162,6 +162,9 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
         book.close()
     results = [book.results[(j["student"], j["assignment"])] for j in found]
     _summary(results, len(pending), time.monotonic() - start, skipped, out, stream)
+    from onebyone.tools.grading import report  # the class report, written at every run's end
+
+    stream.write(f"Class report: {report.write(out, results, sources, found)}\n")
     return 0 if all(r.normal for r in results) else 1
 
 

@@ -1,39 +1,65 @@
-"""The feedback page a student gets back: each test, its points, and the message of a failure.
+"""The feedback page a student gets back: per test, its points, what it covers, and the message of
+a failure, the diagnosis first.
 
-Made from the result alone (the test's docstring and the check's message), never from a test
-cell's code, so hidden tests stay hidden. Everything is escaped.
+Made from the result alone (the test's docstring and the check's message) and the exercise's
+outline (outline.py: the item a test covers, the chapter that teaches it), never from a test
+cell's code, so hidden tests stay hidden. Rendered from templates/feedback.html (autoescaped).
+
+A check's message (onebyone/checks/core.py) opens with what is wrong and, when the check can tell,
+the likely mistake ("It looks like ...", "The shortcut needs a projection ..."); the lines after
+that are measurements (the first difference, every tensor shape, where values differ). The page
+shows the first part in full, then the measurements, cut with a visible "…" when long, and the
+whole message in a collapsible block.
 """
 
-import html
+import dataclasses
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
-color:#1a1a1a}table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;
-padding:.4rem;text-align:left;vertical-align:top}.passed{color:#0b6e4f}.failed{color:#9a3412}
-.note{color:#444}"""
+from onebyone.tools.grading import outline, pages
+
+# how the checks' measurement lines open (core.compare_arrays, core.copy_state): the detail
+DETAIL_OPENERS = ("First difference", "All ", "Off by up to", "channels that differ")
+LINE_CHARS = 300  # a longer line is detail, not diagnosis
+SHOWN_CHARS = 400  # detail shown before the "…"
 
 
-def page(result):
-    """The feedback HTML for one graded submission."""
-    e = html.escape
-    rows = []
+@dataclasses.dataclass(frozen=True)
+class Message:
+    diagnosis: str  # shown first, in full (its first line cut only if very long)
+    detail: str  # shown after it, cut at SHOWN_CHARS
+    full: str | None  # the whole message, when something was cut
+
+
+def _cut(text, limit):
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def read(message):
+    """A failure message split into diagnosis and detail (the lines' order kept in each)."""
+    lines = message.strip("\n").splitlines() or [""]
+    diagnosis, detail = [lines[0]], []
+    for line in lines[1:]:
+        is_detail = line.lstrip().startswith(DETAIL_OPENERS) or len(line) > LINE_CHARS
+        (detail if is_detail or detail and not line.strip() else diagnosis).append(line)
+    headline = _cut(diagnosis[0], LINE_CHARS)
+    shown_diagnosis = "\n".join([headline, *diagnosis[1:]])
+    detail_text = "\n".join(detail)
+    shown_detail = _cut(detail_text, SHOWN_CHARS)
+    cut = headline != diagnosis[0] or shown_detail != detail_text
+    return Message(shown_diagnosis, shown_detail, message if cut else None)
+
+
+def page(result, source=None):
+    """The feedback HTML for one graded submission (`source`: its plan.Source, for links)."""
+    plan = outline.of(source, result.assignment) if source is not None else None
+    tests = []
     for item in result.items:
-        verdict = "passed" if item.passed else "failed"
-        rows.append(
-            f"<tr><td>{e(item.grade_id)}<br><span class='note'>{e(item.description)}"
-            f"</span></td><td>{item.score:g} / {item.max_score:g}</td>"
-            f"<td class='{verdict}'>{verdict}</td><td>{e(item.message)}</td></tr>")
-    notes = "".join(f"<li>{e(note)}</li>" for note in result.notes if "\n" not in note)
-    status = "" if result.normal else \
-        f"<p><strong>Status: {e(str(result.status))}.</strong></p>"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Feedback: {e(result.assignment)} ({e(result.student)})</title>
-<style>{STYLE}</style></head><body>
-<h1>Feedback on {e(result.assignment)}</h1>
-<p>Student: {e(result.student)}. Score: <strong>{result.score:g} / {result.max_score:g}
-</strong>.</p>{status}
-<table><thead><tr><th>test</th><th>points</th><th>result</th><th>message</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
-{f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}
-</body></html>
-"""
+        tests.append({
+            "item": item,
+            "verdict": "passed" if item.passed else "failed",
+            "message": read(item.message) if item.message else None,
+            "covers": plan.item(item.grade_id) if plan else None,
+        })
+    return pages.render(
+        "feedback.html", result=result, tests=tests, normal=result.normal,
+        notes=[note for note in result.notes if "\n" not in note],
+        chapter=plan.chapter if plan else None, exercise=plan.exercise if plan else None)

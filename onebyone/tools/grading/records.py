@@ -32,6 +32,7 @@ class Records:
         self.out.mkdir(parents=True, exist_ok=True)
         self.journal_path = out / "journal.jsonl"
         self.results = {}
+        self.sources = sources
         if self.journal_path.exists():
             with open(self.journal_path, encoding="utf-8") as journal:
                 for line in journal:
@@ -66,8 +67,8 @@ class Records:
             self._to_gradebook(result)
         folder = self.out / "feedback" / result.student / result.assignment
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{result.assignment}.html").write_text(feedback.page(result),
-                                                          encoding="utf-8")
+        page = feedback.page(result, self.sources.get(result.assignment))
+        (folder / f"{result.assignment}.html").write_text(page, encoding="utf-8")
         self.journal.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
         self.journal.flush()
         os.fsync(self.journal.fileno())

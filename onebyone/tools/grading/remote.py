@@ -35,6 +35,12 @@ class SubmissionStopped(BaseException):  # noqa: N818 (not an error of the test 
         self.detail = detail
 
 
+class ItemTimedOut(BaseException):  # noqa: N818 (not an error of the test cell)
+    """The running test cell used up its share of the time (see runner.py): that item scores
+    zero, the student process is replaced, and grading goes on. A BaseException, so that a test
+    cell's `except Exception` cannot swallow it."""
+
+
 class LearnerError(Exception):
     """The student's code raised this exception (its type and message, as text)."""
 
@@ -57,10 +63,11 @@ def _torch_class(names):
 class RemoteObject:
     """A stand-in for an object that lives in the student process."""
 
-    __slots__ = ("_session", "_id", "_classes", "_callable", "_name")
+    __slots__ = ("_session", "_id", "_classes", "_callable", "_name", "_generation")
 
     def __init__(self, session, handle):
         object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_generation", session.generation)
         object.__setattr__(self, "_id", handle["object"])
         object.__setattr__(self, "_classes", [str(c) for c in handle["classes"]][:50])
         object.__setattr__(self, "_callable", bool(handle.get("callable")))
@@ -73,7 +80,8 @@ class RemoteObject:
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._session.request({"op": "getattr", "target": self._id, "name": name})
+        return self._session.request({"op": "getattr", "target": self._session.target(self),
+                                      "name": name})
 
     def __setattr__(self, name, value):
         raise AttributeError("objects of the student's code are read-only in the grader")
@@ -83,13 +91,14 @@ class RemoteObject:
         return result
 
     def __len__(self):
-        return self._session.request({"op": "len", "target": self._id})
+        return self._session.request({"op": "len", "target": self._session.target(self)})
 
     def __getitem__(self, key):
-        return self._session.request({"op": "getitem", "target": self._id}, key)
+        return self._session.request({"op": "getitem", "target": self._session.target(self)},
+                                     key)
 
     def __iter__(self):
-        return iter(self._session.request({"op": "iter", "target": self._id}))
+        return iter(self._session.request({"op": "iter", "target": self._session.target(self)}))
 
     def __repr__(self):
         kind = self._classes[0] if self._classes else "object"
@@ -109,15 +118,45 @@ class RemoteObject:
 
 
 class Session:
-    """Requests to one student process, each bounded by the submission's deadline."""
+    """Requests to one student process, each bounded by the submission's deadline and, while a
+    test cell runs, by that test's own deadline (`item_deadline`)."""
 
     def __init__(self, child, deadline, max_bytes, static_checker=None):
         self.child = child
         self.deadline = deadline
+        self.item_deadline = None  # set by the runner around each test cell
         self.max_bytes = max_bytes
         self.static_checker = static_checker
         self.proxies = {}
+        self.generation = 0  # how many times the student process was replaced
         self.memory_trouble = False
+
+    def replace_child(self, child):
+        """Go on with a new student process (the runner replays the student's cells in it);
+        stand-ins for objects of the old one stop working (see `target`)."""
+        self.child.stop()
+        self.child = child
+        self.proxies = {}
+        self.generation += 1
+
+    def target(self, proxy):
+        """The handle id of a stand-in, if its object lives in the current student process."""
+        if object.__getattribute__(proxy, "_generation") != self.generation:
+            raise LearnerError("this object was made by your code before it was restarted "
+                               "(an earlier test ran out of time)")
+        return object.__getattribute__(proxy, "_id")
+
+    def _time_left(self):
+        """(seconds left, whether the limit is the running test's own) for the next answer."""
+        now = time.monotonic()
+        if self.item_deadline is not None and self.item_deadline < self.deadline:
+            return self.item_deadline - now, True
+        return self.deadline - now, False
+
+    def _out_of_time(self, item):
+        if item:
+            raise ItemTimedOut()
+        raise SubmissionStopped(Status.TIMED_OUT, "the time limit was reached")
 
     def call_for_check(self, fn, args, numpy_only, item):
         """The grader's way of calling learner code, handed to the checks (see runner.py)."""
@@ -137,7 +176,7 @@ class Session:
     def _pickled(self, value):
         def replace(v):
             if type(v) is RemoteObject:
-                return Handle(object.__getattribute__(v, "_id"))
+                return Handle(self.target(v))
             if type(v) in (list, tuple):
                 return type(v)(replace(x) for x in v)
             if type(v) is dict:
@@ -151,15 +190,15 @@ class Session:
         sock = self.child.sock
         try:
             wire.send(sock, request, blob)
-            left = self.deadline - time.monotonic()
+            left, item = self._time_left()
             if left <= 0 or not select.select([sock], [], [], left)[0]:
-                raise SubmissionStopped(Status.TIMED_OUT, "the time limit was reached")
-            sock.settimeout(max(self.deadline - time.monotonic(), 0.01))
+                self._out_of_time(item)
+            sock.settimeout(max(self._time_left()[0], 0.01))
             document, blob = wire.receive(sock, self.max_bytes)
         except (EOFError, ConnectionError, BrokenPipeError):
             raise SubmissionStopped(*self.death()) from None
         except TimeoutError:
-            raise SubmissionStopped(Status.TIMED_OUT, "the time limit was reached") from None
+            self._out_of_time(self._time_left()[1])
         except wire.ProtocolError as error:
             raise SubmissionStopped(Status.TAMPERING,
                                     f"the student process sent a malformed message ({error})"
@@ -225,8 +264,7 @@ class Session:
     def call(self, target, args, kwargs, check):
         """Call a stand-in; copy back what the call did to module arguments. (result, echoed)"""
         blob = self._pickled((tuple(args), dict(kwargs)))
-        request = {"op": "call", "target": object.__getattribute__(target, "_id"),
-                   "check": check}
+        request = {"op": "call", "target": self.target(target), "check": check}
         document, blob = self.exchange(request, blob)
         if "violation" in document:
             raise core.CheckFailure(str(document["violation"])[:1000])

@@ -4,6 +4,14 @@ Runs in a grading worker. The test cells come from the instructor's source noteb
 this (trusted) process, with each name the student defined bound to a stand-in that forwards
 calls to the student process (remote.py). A test cell scores its points when it finishes without
 an exception; the message of the exception it raised otherwise is the feedback.
+
+Time: the whole submission has `Limits.seconds`; each test cell, with the student's code it calls,
+has its own share (`Limits.item_seconds`, by default the submission's time divided by the number
+of test cells). A test that runs out of its share scores zero ("timed out after N s") and the
+student process is replaced by a new sandboxed one in which the student's cells run again, so the
+later tests are graded as usual. A restart, not an interrupt: student code can catch
+KeyboardInterrupt or ignore SIGINT, and a process killed mid-call leaves no half-written answer
+on the pipe. A student's own cell that never ends still ends the submission ("timed out").
 """
 
 import ast
@@ -16,11 +24,11 @@ import warnings
 
 from onebyone.checks import core
 from onebyone.tools.grading import plan, sandbox
-from onebyone.tools.grading.remote import LearnerError, Session, SubmissionStopped
+from onebyone.tools.grading.remote import ItemTimedOut, LearnerError, Session, SubmissionStopped
 from onebyone.tools.grading.result import ItemResult, Result, Status
 from onebyone.tools.grading.static import StudentSource
 
-MESSAGE_CHARS = 600
+MESSAGE_CHARS = 4000  # kept whole up to here; the feedback page shortens what it shows
 
 
 def failure_message(error):
@@ -33,7 +41,16 @@ def failure_message(error):
         text = f"{error} (define it in your notebook and run every cell)"
     else:
         text = f"{type(error).__name__}: {error}"
-    return text[:MESSAGE_CHARS]
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1] + "…"
+
+
+def item_seconds(limits, test_count):
+    """Each test cell's share of the submission's time."""
+    return limits.item_seconds or limits.seconds / max(test_count, 1)
+
+
+def seconds_text(seconds):
+    return f"{seconds:.3g}"
 
 
 def _names(code):
@@ -54,10 +71,23 @@ def _names(code):
 class Grading:
     """The state of one submission's grading: the trusted namespace, the student's stand-ins."""
 
-    def __init__(self, session):
+    def __init__(self, session, start_child):
         self.session = session
+        self.start_child = start_child  # a new sandboxed student process, when one is needed
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.learner_names = set()
+        self.ran = []  # the cells run in the student process so far, replayed after a restart
+
+    def run_student(self, code):
+        """Run a cell in the student process; returns its error text or None."""
+        self.ran.append(code)
+        return self.session.run_cell(code)
+
+    def restart(self):
+        """A new student process, in the state the student's cells leave it in."""
+        self.session.replace_child(self.start_child())
+        for code in self.ran:
+            self.session.run_cell(code)  # its errors were noted the first time
 
     def run_trusted(self, code, cell_id):
         """Run instructor code (setup or test) here; output is discarded, warnings ignored."""
@@ -82,16 +112,24 @@ class Grading:
                 self.namespace.pop(name, None)
                 self.learner_names.discard(name)
 
-    def run_test(self, step):
-        """(passed, message) of one test cell."""
+    def run_test(self, step, seconds):
+        """(passed, message, timed out) of one test cell, given `seconds` for it."""
         try:
+            self.session.item_deadline = time.monotonic() + seconds
             self.bind_learner_names(step.code)
             self.run_trusted(step.code, step.cell_id)
+        except ItemTimedOut:
+            pass  # handled below, once the test's own deadline is lifted
         except SubmissionStopped:
             raise
         except Exception as error:  # the test failed: AssertionError, CheckFailure or any other
-            return False, failure_message(error)
-        return True, ""
+            return False, failure_message(error), False
+        else:
+            return True, "", False
+        finally:
+            self.session.item_deadline = None
+        self.restart()
+        return False, f"timed out after {seconds_text(seconds)} s", True
 
 
 def _items(source, message):
@@ -111,23 +149,29 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
 
     steps, notes = plan.build(source, submission)
     static = StudentSource([s.code for s in steps if s.where != "grader"])
-    child = sandbox.Child(notebook_path, notebook_name, limits, hidden)
-    session = Session(child, time.monotonic() + limits.seconds, limits.message_mb << 20,
+    def start_child():
+        return sandbox.Child(notebook_path, notebook_name, limits, hidden)
+
+    share = item_seconds(limits, sum(step.where == "grader" for step in steps))
+    session = Session(start_child(), time.monotonic() + limits.seconds, limits.message_mb << 20,
                       static.check)
-    grading = Grading(session)
+    grading = Grading(session, start_child)
     status = Status.GRADED
     try:
         for step in steps:
             if step.where in ("both", "student"):
-                error = session.run_cell(step.code)
+                error = grading.run_student(step.code)
                 if error:
                     notes.append(f"cell {step.cell_id} raised {error}")
             if step.where == "both":
                 grading.run_trusted(step.code, step.cell_id)
             if step.where == "grader":
-                passed, message = grading.run_test(step)
+                passed, message, timed_out = grading.run_test(step, share)
                 item = by_id[step.cell_id]
                 item.score, item.message = (step.points if passed else 0.0), message
+                if timed_out:
+                    notes.append(f"{step.cell_id} {message}: the student's process was "
+                                 "restarted and its cells run again")
     except SubmissionStopped as stop:
         status = stop.status
         notes.append(stop.detail)
@@ -135,7 +179,7 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
             if item.message == "not run":
                 item.message = f"not run: {stop.status}"
     finally:
-        child.stop()
+        session.child.stop()
     if status is Status.GRADED and session.memory_trouble:
         status = Status.MEMORY_LIMIT
     return status, notes, items

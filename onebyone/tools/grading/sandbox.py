@@ -50,6 +50,7 @@ class Limits:
     importing torch alone takes ~0.7 GB of address space, so the default leaves ~1.3 GB to spare."""
 
     seconds: float = 60.0  # wall-clock budget for the whole submission (cells and tests)
+    item_seconds: float | None = None  # each test cell's share; None: seconds / test cells
     memory_mb: int = 2048
     file_mb: int = 64  # largest file the student's code may write in its folder
     message_mb: int = 64  # largest result that may cross to the grader

@@ -1,0 +1,321 @@
+"""Matching the learner's torch module to the reference by role, not by the order of definition.
+
+A correct module may be spelt many ways: named attributes or a Sequential, the shortcut defined
+before the body (as torchvision writes it), in-place or functional ReLU. What every spelling keeps
+is the set of layers that hold state, each with its kind and shapes (a "unit": a 1×1 convolution
+from 8 to 4 channels without bias, a batch norm over 4 channels, ...), and the place of each in the
+computation. So the reference's state is copied into the learner's module unit by unit:
+
+1. The units of both modules are read from `state_dict()` (names and shapes only; the learner's
+   module may be a stand-in for an object in another process, see core.py's contract). Units
+   that differ in kind or shape are a structural mistake, told in words ("a batch norm over 16
+   channels is missing").
+2. Units of the same kind and shapes may play different roles (the expanding 1×1 convolution and
+   the shortcut's projection). Their roles are found by behaviour: with every batch norm made the
+   identity, try the assignments of the other units until the output matches the reference's;
+   then give one batch norm at a time real values (the others stay the identity) and see which of
+   the learner's batch norms reproduces the reference's output.
+
+If no assignment reproduces the output, the closest one is kept: the comparison that follows then
+says what is wrong with the output.
+"""
+
+import collections
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from onebyone.checks.core import CheckFailure, compare_arrays, forward
+
+MAX_TRIES = 720  # assignments tried for units of the same shape (6! = 720)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A layer that holds state: its path in the module and the shapes of its tensors."""
+
+    owner: str  # the layer's path in the module ("" for the module itself)
+    leaves: tuple  # ((name, shape), ...), sorted by name
+
+    @property
+    def signature(self):
+        return self.leaves
+
+    def key(self, leaf):
+        return f"{self.owner}.{leaf}" if self.owner else leaf
+
+
+def units(state):
+    """The units of a state_dict, in the order their first tensor appears."""
+    by_owner = {}
+    for key, value in state.items():
+        owner, _, leaf = key.rpartition(".")
+        by_owner.setdefault(owner, {})[leaf] = tuple(value.shape)
+    return [Unit(owner, tuple(sorted(leaves.items()))) for owner, leaves in by_owner.items()]
+
+
+def kind(signature):
+    """'norm', 'conv', 'linear' or 'other', from the tensors a unit holds."""
+    shapes = dict(signature)
+    if "running_var" in shapes:
+        return "norm"
+    weight = shapes.get("weight", ())
+    return {4: "conv", 2: "linear"}.get(len(weight), "other")
+
+
+def describe(signature):
+    """A unit in a learner's words: 'a 3×3 convolution from 4 to 8 channels, without bias'."""
+    shapes = dict(signature)
+    found = kind(signature)
+    if found == "norm":
+        return f"a batch norm over {shapes['running_var'][0]} channels"
+    if found == "conv":
+        out, inp, kh, kw = shapes["weight"]
+        bias = "with" if "bias" in shapes else "without"
+        article = "an" if str(kh).startswith(("8", "11", "18")) else "a"
+        return f"{article} {kh}×{kw} convolution from {inp} to {out} channels, {bias} bias"
+    if found == "linear":
+        out, inp = shapes["weight"]
+        bias = "with" if "bias" in shapes else "without"
+        return f"a Linear layer from {inp} to {out} features, {bias} bias"
+    return "a layer holding " + ", ".join(f"{name} {shape}" for name, shape in signature)
+
+
+def structure_message(item, missing, extra, learner_units=(), explain=None):
+    """The learner's message when the units differ: a guess at the mistake, then the lists."""
+    lines = [f"{item}: your module does not hold the layers it needs."]
+    guess = explain(missing, extra, learner_units) if explain else ""
+    if guess:
+        lines.append(guess)
+
+    def listed(counter):
+        return "; ".join(describe(sig) + (f" (×{n})" if n > 1 else "")
+                         for sig, n in counter.items())
+
+    if missing:
+        lines.append(f"Missing from yours: {listed(missing)}.")
+    if extra:
+        lines.append(f"In yours but not needed: {listed(extra)}.")
+    return "\n".join(lines)
+
+
+def _neutral(reference_units, values):
+    """`values` with every batch norm made the identity (scale 1, shift 0, statistics (0, 1))."""
+    neutral = dict(values)
+    fill = {"weight": 1.0, "bias": 0.0, "running_mean": 0.0, "running_var": 1.0}
+    for unit in reference_units:
+        if kind(unit.signature) == "norm":
+            for leaf, number in fill.items():
+                key = unit.key(leaf)
+                if key in neutral:
+                    neutral[key] = torch.full_like(neutral[key], number)
+    return neutral
+
+
+def _error(got, expected):
+    if got.shape != expected.shape:
+        return math.inf
+    if not np.all(np.isfinite(got)):
+        return math.inf
+    return float(np.max(np.abs(got - expected), initial=0.0))
+
+
+class _Prober:
+    """Loads a reference state into the learner under an assignment of units, and runs both."""
+
+    def __init__(self, reference, learner, x, item, reference_units, learner_units):
+        self.reference, self.learner, self.x, self.item = reference, learner, x, item
+        self.by_owner = {u.owner: u for u in learner_units}
+        self.reference_units = reference_units
+
+    def mapped(self, assignment, values):
+        """{learner key: value}: each reference unit's tensors under its learner unit's names."""
+        state = {}
+        for unit in self.reference_units:
+            target = self.by_owner[assignment[unit.owner]]
+            for leaf, _ in unit.signature:
+                state[target.key(leaf)] = values[unit.key(leaf)].clone()
+        return state
+
+    def expected(self, values):
+        """The reference's output (eval mode) when it holds `values`."""
+        self.reference.load_state_dict(values)
+        self.reference.eval()
+        with torch.no_grad():
+            return self.reference(self.x).double().numpy()
+
+    def error(self, assignment, values, expected):
+        """How far the learner's output, holding `values` under `assignment`, is from `expected`
+        (relative to the size of `expected`)."""
+        self.learner.load_state_dict(self.mapped(assignment, values))
+        try:
+            got = forward(self.learner, self.x, self.item)
+        except CheckFailure:
+            return math.inf
+        scale = 1.0 + float(np.max(np.abs(expected), initial=0.0))
+        return _error(got, expected) / scale
+
+
+def match(reference, learner, x, item, explain=None, tolerance=1e-5):
+    """Copy the reference's state into the learner's module, unit by unit, matched by role.
+
+    `x` is an input both modules accept; `explain(missing, extra, learner_units)` may return a
+    sentence naming the mistake when the learner's units differ from the reference's (`missing`
+    and `extra` are Counters of unit signatures). Returns {reference unit path: learner unit path}.
+    """
+    values = {k: v.detach().clone() for k, v in reference.state_dict().items()}
+    learner_state = learner.state_dict()
+    reference_units, learner_units = units(values), units(learner_state)
+    want = collections.Counter(u.signature for u in reference_units)
+    have = collections.Counter(u.signature for u in learner_units)
+    if want != have:
+        raise CheckFailure(structure_message(item, want - have, have - want, learner_units,
+                                             explain))
+
+    groups = collections.defaultdict(lambda: ([], []))
+    for unit in reference_units:
+        groups[unit.signature][0].append(unit.owner)
+    for unit in learner_units:
+        groups[unit.signature][1].append(unit.owner)
+    assignment = {r: g for refs, gots in groups.values() for r, g in zip(refs, gots, strict=True)}
+    prober = _Prober(reference, learner, x, item, reference_units, learner_units)
+    try:
+        ambiguous = [sig for sig, (refs, _) in groups.items() if len(refs) > 1]
+        if ambiguous and prober.error(assignment, values, prober.expected(values)) > tolerance:
+            _search(prober, groups, ambiguous, assignment, values, tolerance)
+    finally:
+        reference.load_state_dict(values)
+    learner.load_state_dict(prober.mapped(assignment, values))
+    return assignment
+
+
+def _search(prober, groups, ambiguous, assignment, values, tolerance):
+    """Find the roles of same-shaped units by probing (see the module's docstring)."""
+    neutral = _neutral(prober.reference_units, values)
+    norms = [sig for sig in ambiguous if kind(sig) == "norm"]
+    others = [sig for sig in ambiguous if kind(sig) != "norm"]
+    if others:  # every batch norm the identity: only the other units' roles matter
+        expected = prober.expected(neutral)
+        choices = itertools.product(*(itertools.permutations(groups[sig][1]) for sig in others))
+        for combo in itertools.islice(choices, MAX_TRIES):
+            trial = dict(assignment)
+            for sig, order in zip(others, combo, strict=True):
+                trial.update(zip(groups[sig][0], order, strict=True))
+            if prober.error(trial, neutral, expected) <= tolerance:
+                assignment.update(trial)
+                break
+        # (no assignment reproduces the output: the order of definition is kept, so that the
+        # comparison that follows can still recognise a known mistake)
+    owners = {u.owner: u for u in prober.reference_units}
+    for sig in norms:  # one batch norm at a time holds real values; the others the identity
+        free = list(groups[sig][1])
+        for ref in groups[sig][0]:
+            chosen = free[0]
+            if len(free) > 1:  # the last one left needs no probe
+                probe = dict(neutral)
+                for leaf, _ in sig:
+                    probe[owners[ref].key(leaf)] = values[owners[ref].key(leaf)]
+                expected = prober.expected(probe)
+                chosen = next((candidate for candidate in free
+                               if prober.error(_swapped(assignment, ref, candidate), probe,
+                                               expected) <= tolerance),
+                              assignment[ref] if assignment[ref] in free else free[0])
+            assignment.update(_swapped(assignment, ref, chosen))
+            free.remove(chosen)
+
+
+def _swapped(assignment, ref, target):
+    """The assignment with `ref` sent to `target` (whoever had `target` takes ref's old one)."""
+    trial = dict(assignment)
+    holder = next(r for r, g in assignment.items() if g == target)
+    trial[holder], trial[ref] = assignment[ref], target
+    return trial
+
+
+def submodules(module):
+    """[(path, submodule)] of the learner's module: through named_modules(), which a stand-in
+    for a module in another process supports. Empty if that fails (it only explains)."""
+    try:
+        return list(module.named_modules())
+    except Exception:  # an explanation is a bonus: never fail a check for it
+        return []
+
+
+def setting(module, name, default=None):
+    """A plain setting of a learner's layer (kernel_size, stride, padding, in_channels) as an int
+    or a tuple of ints, or `default`. Read only to explain a mistake, never to judge."""
+    try:
+        value = getattr(module, name)
+    except Exception:  # a stand-in may refuse; an explanation is a bonus
+        return default
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return default
+
+
+def shown(value):
+    """A setting as a learner would write it: 1 for (1, 1), (1, 2) as it is."""
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return value[0]
+    return value
+
+
+def pair(value):
+    """An int setting as a pair (3 -> (3, 3)), a tuple as it is."""
+    return (value, value) if isinstance(value, int) else value
+
+
+def layers_of(module, kind_):
+    """[(path, layer)] of the learner's layers of a torch class (nn.Conv2d, nn.MaxPool2d)."""
+    return [(path, layer) for path, layer in submodules(module) if isinstance(layer, kind_)]
+
+
+def compare_modules(learner, reference, x, item, modes=("eval",), mistakes=None, explain=None,
+                    diagnose=None, atol=1e-4, rtol=1e-4):
+    """Copy the reference's state into the learner's module by role, then compare their outputs.
+
+    `modes`: "eval" (batch norm with running statistics) and/or "train" (batch statistics).
+    `mistakes(mode)` may return (description, array) pairs: outputs of known wrong variants.
+    `explain(missing, extra, learner_units)`: a guess at a structural mistake (see `match`).
+    `diagnose(learner)`: when the output is wrong and no known mistake matches it, a sentence read
+    from the learner's layers ("your 3×3 convolution has stride 1 ..."); behaviour decides, the
+    layers' settings only explain.
+    """
+    match(reference, learner, x, item, explain=explain)
+    for mode in modes:
+        train = mode == "train"
+        reference.train(train)
+        with torch.no_grad():
+            expected = reference(x).double().numpy()
+        try:
+            got = forward(learner, x, item, train=train)
+        except CheckFailure as failure:  # a shape error: the layers' settings may say why
+            told = diagnose(learner) if diagnose else ""
+            if told:
+                raise CheckFailure(f"{item}: {told}\n({failure})") from None
+            raise
+        name = f"{item}(x) in {mode}() mode"
+        try:
+            compare_arrays(got, expected, name, atol=atol, rtol=rtol)
+        except CheckFailure:
+            _explain_failure(got, expected, name, mode, mistakes, diagnose, learner, item,
+                             atol, rtol)
+
+
+def _explain_failure(got, expected, name, mode, mistakes, diagnose, learner, item, atol, rtol):
+    """Raise the best message for a wrong output: a known mistake (the known wrong variants'
+    outputs are computed only now, when they are needed), else the learner's layer settings,
+    else where the output differs."""
+    known = mistakes(mode) if mistakes else ()
+    try:
+        compare_arrays(got, expected, name, mistakes=known, atol=atol, rtol=rtol)
+    except CheckFailure as failure:
+        told = "" if "It looks like" in str(failure) or diagnose is None else diagnose(learner)
+        if told:
+            raise CheckFailure(f"{item}: {told}\n({failure})") from None
+        raise

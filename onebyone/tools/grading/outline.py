@@ -1,0 +1,104 @@
+"""What each test cell of an exercise covers, for the feedback pages and the class report.
+
+Read from the instructor's source notebook: a test cell covers the item (the solution cell) that
+comes before it; the item is introduced by the task heading above it (`## 1. A 1×1 convolution in
+NumPy`), which is an anchor of the exercise's page on the site; the chapter that teaches it is the
+one the exercise's intro links to (`[title](../../chapters/<x>.md)`). Links point at the course
+website (`html.baseurl`, see kit.py); without a site address they are left out.
+"""
+
+import dataclasses
+import functools
+import re
+
+from nbgrader import utils
+
+from onebyone.tools import kit
+
+CHAPTER_LINK = re.compile(r"\[([^\]]+)\]\(\.\./\.\./chapters/([\w-]+)\.md\)")
+HEADING = re.compile(r"^#{2,3}\s+(.+?)\s*$", re.MULTILINE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    text: str
+    url: str | None  # None: no site address to point at
+
+
+@dataclasses.dataclass(frozen=True)
+class Outline:
+    """An exercise's page, its chapter, and per test cell the item it covers."""
+
+    exercise: Link
+    chapter: Link | None
+    items: dict  # test grade_id -> Link to the item's task on the exercise's page
+    solution_of: dict  # test grade_id -> the solution cell's grade_id it covers
+
+    def item(self, test_id):
+        return self.items.get(test_id)
+
+
+def _anchor(title):
+    """The id Sphinx gives a section with this title (docutils' make_id), or None."""
+    try:
+        from docutils.nodes import make_id
+    except ImportError:  # the book tools are not installed: link to the page only
+        return None
+    return make_id(title) or None
+
+
+def _site(root):
+    try:
+        return kit.site_address(root)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@functools.cache
+def _outline(path, assignment, site):
+    return build(_notebook(path), assignment, site)
+
+
+def _notebook(path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def build(notebook, assignment, site):
+    """The outline of a source notebook (nbformat) published on `site` (or None)."""
+    page = f"{site}/exercises/{assignment}/{assignment}.html" if site else None
+    chapter = None
+    for cell in notebook.cells:
+        found = CHAPTER_LINK.search(cell.source) if cell.cell_type == "markdown" else None
+        if found:
+            title, name = found.groups()
+            chapter = Link(title, f"{site}/chapters/{name}.html" if site else None)
+            break
+    items, solution_of = {}, {}
+    heading, solution = None, None
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "markdown":
+            titles = HEADING.findall(cell.source)
+            heading = titles[-1] if titles else heading
+        elif utils.is_solution(cell):
+            solution = grade_id
+        elif utils.is_grade(cell):
+            # the task the test sits under (a task may test earlier items together)
+            items[grade_id] = Link(heading or solution or grade_id, _item_url(page, heading))
+            solution_of[grade_id] = solution
+    return Outline(Link(assignment, page), chapter, items, solution_of)
+
+
+def _item_url(page, heading):
+    if page is None:
+        return None
+    anchor = _anchor(heading) if heading else None
+    return f"{page}#{anchor}" if anchor else page
+
+
+def of(source, assignment):
+    """The outline of a `plan.Source` (cached per notebook file and site address)."""
+    root = source.path.resolve().parents[2]  # <course>/solutions/<id>/<id>.ipynb
+    return _outline(source.path, assignment, _site(root))

@@ -1,0 +1,19 @@
+"""The HTML pages of a grading run (feedback pages, the class report), from Jinja2 templates in
+onebyone/tools/templates with autoescaping on: every value from a submission is escaped."""
+
+import functools
+
+
+@functools.cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("onebyone.tools", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails loudly, not as empty text
+        trim_blocks=True, lstrip_blocks=True)
+
+
+def render(name, **context):
+    return _environment().get_template(name).render(**context)

@@ -1,0 +1,199 @@
+"""The class report, OUT/report.html, written at the end of every run: what the instructor reads
+before the tables.
+
+Per assignment: the distribution of scores (a chart, with alt text computed from the scores);
+per test, how many submissions earned its points and the failure messages most of them hit, in
+the checks' own words; pairs of submissions whose solution cells look alike (similarity.py),
+side by side; the submissions not graded normally, and why. One self-contained page: the chart
+is an embedded PNG, the style inline, no script, nothing from another host.
+"""
+
+import base64
+import collections
+import dataclasses
+import io
+import os
+import re
+import statistics
+
+from nbgrader import utils
+
+from onebyone.tools.grading import feedback, outline, pages, plan, similarity
+
+TOP_MESSAGES = 5  # failure messages listed per test
+TOP_GROUPS = 20  # groups of alike submissions shown per solution cell
+NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
+
+
+def common_failures(messages, top=TOP_MESSAGES):
+    """[(diagnosis, count, variants)] of failure messages: grouped on their diagnosis (what is
+    wrong and the likely mistake, without the measurements; see feedback.read) with the numbers
+    masked (the same mistake on other sizes), shown in its most frequent wording."""
+    groups = collections.defaultdict(collections.Counter)
+    for message in messages:
+        line = feedback.read(message).diagnosis
+        groups[NUMBER.sub("#", line)][line] += 1
+    ranked = sorted(groups.values(), key=lambda c: (-sum(c.values()), c.most_common(1)[0][0]))
+    return [(c.most_common(1)[0][0], sum(c.values()), len(c)) for c in ranked[:top]]
+
+
+def _bins(max_score):
+    """Bar edges one point wide (half a point below and above each whole score)."""
+    top = max(int(max_score + 0.999), 1)
+    step = 1 if top <= 40 else -(-top // 20)
+    return [x - 0.5 for x in range(0, top + step + 1, step)]
+
+
+def score_chart(scores, max_score, title):
+    """(PNG as a data: URI, alt text) of the distribution of `scores`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 2.8), dpi=100, facecolor="white", layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.hist(scores, bins=_bins(max_score), color="#2563eb", edgecolor="white")
+    axes.set_xlabel(f"score (out of {max_score:g})")
+    axes.set_ylabel("submissions")
+    axes.set_title(title)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    counts = collections.Counter(scores)
+    mode, mode_count = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    alt = (f"Histogram of the scores of {len(scores)} submission(s) of {title}, out of "
+           f"{max_score:g}: median {statistics.median(scores):g}, lowest {min(scores):g}, "
+           f"highest {max(scores):g}; the most frequent score is {mode:g} "
+           f"({mode_count} submission(s)).")
+    return uri, alt
+
+
+def solution_cells(notebook_path, solution_ids):
+    """{grade_id: code} of the solution cells in a submitted notebook (those it has)."""
+    try:
+        with open(notebook_path, "rb") as handle:
+            notebook = plan.read_submission(handle.read())
+    except (OSError, plan.InvalidNotebook):
+        return {}
+    found = {}
+    for cell in notebook.cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+        if grade_id in solution_ids and grade_id not in found:
+            source = cell.get("source", "")
+            found[grade_id] = "".join(map(str, source)) if isinstance(source, list) \
+                else str(source)
+    return found
+
+
+def _side(code, matched):
+    return [(line, number in matched) for number, line in enumerate(code.splitlines(), 1)]
+
+
+@dataclasses.dataclass
+class _Cell:
+    grade_id: str
+    groups: list  # of dicts: members, pairs, best pair side by side
+    more: int  # groups not shown
+    compared: int
+
+    @property
+    def pairs(self):
+        return [pair for group in self.groups for pair in group["pairs"]]
+
+
+def groups_of(pairs):
+    """Flagged pairs joined into groups of submissions that are alike (connected pairs), the
+    group with the highest score first: five identical answers are one group, not ten pairs."""
+    parent = {}
+
+    def root(student):
+        parent.setdefault(student, student)
+        while parent[student] != student:
+            student = parent[student]
+        return student
+
+    for pair in pairs:
+        parent[root(pair.first)] = root(pair.second)
+    grouped = collections.defaultdict(list)
+    for pair in pairs:
+        grouped[root(pair.first)].append(pair)
+    return sorted(grouped.values(), key=lambda g: (-max(p.score for p in g), -len(g),
+                                                   g[0].first))
+
+
+def similar_cells(source, notebooks):
+    """Per solution cell of `source`, the flagged pairs among {student: notebook path}."""
+    solution_ids = [c.metadata.nbgrader["grade_id"] for c in source.cells
+                    if c.cell_type == "code" and utils.is_solution(c)]
+    codes = {student: solution_cells(path, set(solution_ids))
+             for student, path in notebooks.items()}
+    cells = []
+    for grade_id in solution_ids:
+        released = source.released.get(grade_id)
+        by_student = {s: c[grade_id] for s, c in codes.items() if grade_id in c}
+        pairs = similarity.similar_pairs(by_student, released.source if released else "")
+        groups = []
+        for group in groups_of(pairs)[:TOP_GROUPS]:
+            best = group[0]  # similar_pairs sorts the highest score first
+            members = sorted({p.first for p in group} | {p.second for p in group})
+            groups.append({"members": members, "pairs": group, "best": best,
+                           "first": _side(by_student[best.first], best.first_lines),
+                           "second": _side(by_student[best.second], best.second_lines)})
+        cells.append(_Cell(grade_id, groups, len(groups_of(pairs)) - len(groups),
+                           len(by_student)))
+    return cells
+
+
+def _assignment(assignment, source, results, notebooks):
+    plan_ = outline.of(source, assignment)
+    scores = [r.score for r in results]
+    max_score = source.max_score()
+    chart, alt = score_chart(scores, max_score, assignment)
+    tests = []
+    for test in source.tests():
+        items = [i for r in results for i in r.items if i.grade_id == test.grade_id]
+        failed = [i.message for r in results if r.normal for i in r.items
+                  if i.grade_id == test.grade_id and not i.passed]
+        earned = sum(i.passed for i in items)
+        tests.append({"test": test, "covers": plan_.item(test.grade_id), "earned": earned,
+                      "total": len(items), "share": earned / len(items) if items else 0.0,
+                      "failures": common_failures(failed)})
+    return {"id": assignment, "exercise": plan_.exercise, "chapter": plan_.chapter,
+            "count": len(results), "normal": sum(r.normal for r in results),
+            "max_score": max_score, "median": statistics.median(scores),
+            "mean": statistics.fmean(scores), "chart": chart, "alt": alt, "tests": tests,
+            "similar": similar_cells(source, notebooks)}
+
+
+def render(results, sources, notebooks):
+    """The report's HTML. `results`: this run's Results; `notebooks`: {(student, assignment):
+    path of the submitted notebook}."""
+    by_assignment = collections.defaultdict(list)
+    for result in results:
+        by_assignment[result.assignment].append(result)
+    assignments = []
+    for assignment in sorted(by_assignment):
+        source = sources.get(assignment)
+        if source is None:
+            continue  # an unknown assignment: listed with the submissions not graded normally
+        mine = {s: path for (s, a), path in notebooks.items() if a == assignment and path}
+        assignments.append(_assignment(assignment, source, by_assignment[assignment], mine))
+    trouble = sorted((r for r in results if not r.normal), key=lambda r: (r.assignment,
+                                                                           r.student))
+    return pages.render("report.html", assignments=assignments, trouble=trouble,
+                        total=len(results), threshold=similarity.THRESHOLD,
+                        window=similarity.WINDOW + similarity.K - 1)
+
+
+def write(out, results, sources, jobs):
+    """Write OUT/report.html for this run (`jobs`: the run's submissions, see batch.py)."""
+    notebooks = {(j["student"], j["assignment"]): j.get("notebook") for j in jobs}
+    text = render(results, sources, notebooks)
+    path = out / "report.html"
+    partial = path.with_suffix(".html.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+    return path
