@@ -1,4 +1,11 @@
-"""Seeded data made on the fly: the same numbers at every build, nothing downloaded."""
+"""The course's data: made on the fly from a seed, or read from files inside an installed package.
+
+The same numbers at every build; nothing is downloaded.
+"""
+
+import functools
+import importlib.util
+import pathlib
 
 import numpy as np
 
@@ -69,3 +76,68 @@ def shapes(seed, count, size=32, x_range=(0, 8), noise=0.1):
         box = (0, slice(rows[i], rows[i] + SHAPE_SIZE), slice(cols[i], cols[i] + SHAPE_SIZE))
         images[i][box] += brightness[i] * SHAPE_STAMPS[labels[i]]
     return images.astype(np.float32), labels.astype(np.int64), cols
+
+
+# --- Real handwritten digits on a larger canvas: the experiments of the last two chapters ------
+
+DIGIT_SIZE = 8  # the bundled digits are 8×8
+DIGITS_FILE = ("datasets", "data", "digits.csv.gz")  # inside the sklearn package
+
+
+@functools.cache
+def _bundled_digits():
+    # The file scikit-learn's `load_digits` reads, found without importing scikit-learn (that
+    # import takes a second): it ships inside the installed wheel, nothing is downloaded.
+    # tests/test_data.py checks that this gives what `load_digits` gives.
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ModuleNotFoundError("the digits ship with scikit-learn: pip install scikit-learn")
+    path = pathlib.Path(spec.submodule_search_locations[0], *DIGITS_FILE)
+    table = np.loadtxt(path, delimiter=",")                # (1797, 65): 64 pixels, then label
+    images = (table[:, :-1] / 16.0).astype(np.float32)     # counts 0..16 -> 0..1
+    images = images.reshape(-1, DIGIT_SIZE, DIGIT_SIZE)    # (1797, 64) -> (1797, 8, 8)
+    labels = table[:, -1].astype(np.int64)
+    return images, labels
+
+
+def digits():
+    """The 1797 handwritten digits bundled with scikit-learn: images (1797, 8, 8) float32 in
+    0..1 and labels (1797,) int64 (0-9). The file is read once; each call gets its own copy."""
+    images, labels = _bundled_digits()
+    return images.copy(), labels.copy()
+
+
+def split_digits(seed, n_test):
+    """A seeded split of the digits' indices into (train, test), each sorted."""
+    count = len(digits()[1])
+    if not 0 < n_test < count:
+        raise ValueError(f"n_test must be between 1 and {count - 1}, not {n_test}")
+    order = rng(seed).permutation(count)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def place_digits(images, seed, size=24, x_range=None, y_range=None):
+    """Each 8×8 image pasted onto a black size×size canvas at a seeded random place.
+
+    The digit's top-left corner gets a column in `x_range` and a row in `y_range`, both
+    (first, last) inclusive; None means anywhere the digit fits. Returns canvases
+    (N, 1, size, size) float32, and the rows (N,) and columns (N,) of the corners.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE):
+        raise ValueError(f"expected images of shape (N, 8, 8), got {images.shape}")
+    last_fit = size - DIGIT_SIZE
+    ranges = []
+    for name, given in (("y_range", y_range), ("x_range", x_range)):
+        first, last = (0, last_fit) if given is None else given
+        if not 0 <= first <= last <= last_fit:
+            raise ValueError(f"{name} {given} must lie within 0..{last_fit} for an "
+                             f"{DIGIT_SIZE}-pixel digit on a {size}-pixel canvas")
+        ranges.append((first, last))
+    g = rng(seed)
+    rows = g.integers(ranges[0][0], ranges[0][1] + 1, size=len(images))
+    cols = g.integers(ranges[1][0], ranges[1][1] + 1, size=len(images))
+    canvases = np.zeros((len(images), 1, size, size), dtype=np.float32)
+    for i, (row, col) in enumerate(zip(rows, cols)):
+        canvases[i, 0, row:row + DIGIT_SIZE, col:col + DIGIT_SIZE] = images[i]
+    return canvases, rows, cols

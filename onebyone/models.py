@@ -538,3 +538,32 @@ class SqueezeExcitation(nn.Module):
         s = x.mean(dim=(2, 3), keepdim=True)                       # (N, C, H, W) -> (N, C, 1, 1)
         s = torch.sigmoid(self.expand(torch.relu(self.reduce(s))))
         return x * s                                               # one scale per channel
+
+
+# --- Plain against residual: the degradation experiment of the ResNet chapter --------------------
+
+class PlainBlock(BasicBlock):
+    """A basic block without its shortcut: the same layers (and, from the same seed, the same
+    initial weights) as BasicBlock, but the output is ReLU(body(x)) instead of
+    ReLU(body(x) + x). Stacking these gives the paper's "plain" network."""
+
+    def __init__(self, channels):
+        super().__init__(channels, channels)  # same shape in and out: the shortcut is identity
+
+    def forward(self, x):
+        return torch.relu(self.body(x))  # no addition: nothing skips the two convolutions
+
+
+def stacked_net(blocks, residual, width=16, in_channels=1, num_classes=10):
+    """A small classifier: a 3×3 convolution with batch norm, `blocks` blocks of two 3×3
+    convolutions at `width` channels (BasicBlock if `residual`, else PlainBlock), global average
+    pooling and one fully connected layer. 2·blocks + 2 layers with weights; the image size is
+    kept throughout. (N, in_channels, H, W) -> (N, num_classes)."""
+    block = (lambda: BasicBlock(width, width)) if residual else (lambda: PlainBlock(width))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+        nn.ReLU(),
+        *(block() for _ in range(blocks)),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),             # (N, width, H, W) -> (N, width)
+        nn.Linear(width, num_classes),
+    )

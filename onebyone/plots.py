@@ -296,3 +296,28 @@ def myst_figure(fig, alt, caption, name, dpi=110):
     uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = " ".join(alt.split())  # one line: a directive option
     return f"```{{figure}} {uri}\n:alt: {alt}\n:name: {name}\n\n{caption}\n```\n"
+
+
+def loss_curves_figure(curves, batches_per_epoch, window=10):
+    """Training loss against epochs, one line per model ({label: the loss of every batch}).
+
+    Each line is the mean of the last `window` batches (fewer at the start), so the noise of
+    single batches does not hide the trend. Lines differ in colour, marker and dash pattern.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    styles = (("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."))
+    for i, (label, losses) in enumerate(curves.items()):
+        losses = np.asarray(losses, dtype=float)
+        sums = np.concatenate([[0.0], np.cumsum(losses)])
+        steps = np.arange(1, len(losses) + 1)
+        starts = np.maximum(steps - window, 0)
+        smooth = (sums[steps] - sums[starts]) / (steps - starts)   # running mean
+        marker, dash = styles[i % len(styles)]
+        ax.plot(steps / batches_per_epoch, smooth, linestyle=dash, color=OKABE_ITO[i % 7],
+                marker=marker, markevery=max(len(losses) // 8, 1), label=label)
+    ax.set_xlabel("epochs of training")
+    ax.set_ylabel(f"training loss (mean of {window} batches)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig

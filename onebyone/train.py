@@ -1,6 +1,6 @@
 """A small, deterministic training loop: the same weights, losses and accuracies at every run.
 
-Used by the global-average-pooling chapter; nothing here is specific to one model.
+Used by the global-average-pooling and ResNet chapters; nothing here is specific to one model.
 """
 
 import contextlib
@@ -29,8 +29,13 @@ def deterministic(seed, threads=1):
         torch.set_num_threads(old_threads)
 
 
-def fit(model, images, labels, epochs=4, batch_size=32, lr=3e-3, seed=0):
-    """Train `model` with Adam and cross-entropy on (images, labels); return the loss per epoch.
+def fit(model, images, labels, epochs=4, batch_size=32, lr=3e-3, seed=0, per_batch=False,
+        anneal=False):
+    """Train `model` with Adam and cross-entropy on (images, labels); return the loss per epoch
+    (the mean over the epoch's images), or with `per_batch` the loss of every batch in order.
+
+    With `anneal`, the learning rate falls from `lr` to 0 along a half cosine over the run, so the
+    last steps are small and the weights (and batch-norm statistics) settle.
 
     images: array or tensor (N, C, H, W); labels: (N,) class indices. The batches are shuffled
     with a generator seeded by `seed`, so the run is repeatable.
@@ -41,8 +46,10 @@ def fit(model, images, labels, epochs=4, batch_size=32, lr=3e-3, seed=0):
         raise ValueError(f"{len(x)} images but {len(y)} labels")
     order = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * -(-len(x) // batch_size)  # batches per epoch, rounded up
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if anneal else None
     loss_fn = nn.CrossEntropyLoss()
-    losses = []
+    epoch_losses, batch_losses = [], []
     model.train()
     for _ in range(epochs):
         total = 0.0
@@ -51,9 +58,12 @@ def fit(model, images, labels, epochs=4, batch_size=32, lr=3e-3, seed=0):
             loss = loss_fn(model(x[batch]), y[batch])
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
+            batch_losses.append(loss.item())
             total += loss.item() * len(batch)
-        losses.append(total / len(x))
-    return losses
+        epoch_losses.append(total / len(x))
+    return batch_losses if per_batch else epoch_losses
 
 
 def predict(model, images, batch_size=256):

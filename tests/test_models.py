@@ -430,3 +430,54 @@ def test_additions_against_multiplications_and_torch_flop_counter():
     with FlopCounterMode(display=False) as counter:
         conv(torch.zeros(1, 12, h, w))
     assert counter.get_total_flops() == 2 * mults
+
+
+# --- The real-digits experiments -----------------------------------------------------------------
+
+def test_gap_head_params_two_ways():
+    """The GAP head of the digits experiment: counted from the module, and by the formula of a
+    1×1 convolution with bias (16 maps -> 10 classes: 16·10 weights + 10 biases)."""
+    head = models.ShapeNet(10, "gap", image_size=24, width=16).head
+    assert cost.total_params(head) == cost.conv_params(16, 10, 1, bias=True) == 16 * 10 + 10
+
+
+def test_fc_head_params_two_ways():
+    """The flatten + fully connected head: 16 maps of 6×6 after two 2×2 pools of 24×24."""
+    head = models.ShapeNet(10, "fc", image_size=24, width=16).head
+    assert cost.total_params(head) == cost.linear_params(16 * 6 * 6, 10) == 16 * 36 * 10 + 10
+
+
+def test_plain_block_is_the_basic_block_without_the_addition():
+    """Same layers and weights; the output is ReLU(body(x)) against ReLU(body(x) + x)."""
+    torch.manual_seed(0)
+    plain = models.PlainBlock(6)
+    residual = models.BasicBlock(6, 6)
+    residual.load_state_dict(plain.state_dict())  # the same keys: the shortcut has no weights
+    x = torch.randn(2, 6, 5, 5)
+    with torch.no_grad():
+        body = plain.body(x)
+        assert torch.equal(plain(x), torch.relu(body))
+        assert torch.equal(residual(x), torch.relu(body + x))
+        assert not torch.equal(plain(x), residual(x))
+
+
+@pytest.mark.parametrize("blocks", [1, 3, 9])
+def test_stacked_nets_depth_params_and_twins(blocks):
+    """2·blocks + 2 layers with weights; plain and residual twins have the same parameters and,
+    built from the same seed, the same initial weights; (N, 1, 8, 8) -> (N, 10)."""
+    nets = []
+    for residual in (False, True):
+        torch.manual_seed(3)
+        nets.append(models.stacked_net(blocks, residual, width=8))
+    plain, residual = nets
+    for net in nets:
+        assert cost.weight_depth(net) == 2 * blocks + 2
+        assert net(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    per_block = 2 * (cost.conv_params(8, 8, 3) + cost.batch_norm_params(8))
+    stem = cost.conv_params(1, 8, 3) + cost.batch_norm_params(8)
+    expected = stem + blocks * per_block + cost.linear_params(8, 10)
+    assert cost.total_params(plain) == cost.total_params(residual) == expected
+    for a, b in zip(plain.state_dict().values(), residual.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert sum(isinstance(m, models.PlainBlock) for m in plain.modules()) == blocks
+    assert not any(isinstance(m, models.PlainBlock) for m in residual.modules())

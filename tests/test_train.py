@@ -68,3 +68,62 @@ def test_gap_net_runs_on_larger_images_but_loses_accuracy():
     assert same > 0.85 and big < same - 0.3
     noise = 0.1 * data.rng(8).normal(size=(400, 1, 40, 40))
     assert np.bincount(train.predict(net, noise)).max() > 0.9 * 400
+
+
+def _digits_run(seed, residual=True):
+    """One short training run of the ResNet chapter's kind on 200 real digits."""
+    images, labels = data.digits()
+    x = images[:200, None]  # (200, 8, 8) -> (200, 1, 8, 8)
+    with train.deterministic(seed):
+        net = models.stacked_net(2, residual, width=4)
+        losses = train.fit(net, x, labels[:200], epochs=2, batch_size=50, seed=seed,
+                           per_batch=True, anneal=True)
+    return net, losses
+
+
+def test_a_digits_run_is_deterministic():
+    """Twice the same short run on real digits: the same losses and weights, bit for bit."""
+    net_a, losses_a = _digits_run(0)
+    net_b, losses_b = _digits_run(0)
+    assert losses_a == losses_b
+    for a, b in zip(net_a.state_dict().values(), net_b.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert _digits_run(1)[1] != losses_a
+
+
+def test_per_batch_losses_average_to_the_epoch_losses():
+    """One loss per batch, in order; weighted by batch size they give the per-epoch means."""
+    images, labels, _ = data.shapes(2, 70)
+    runs = []
+    for per_batch in (False, True):
+        with train.deterministic(0):
+            net = models.ShapeNet(4, "gap", width=8)
+            runs.append(train.fit(net, images, labels, epochs=2, batch_size=32,
+                                  per_batch=per_batch))
+    by_epoch, by_batch = runs
+    sizes = [32, 32, 6]  # 70 images in batches of 32
+    assert len(by_batch) == 2 * len(sizes)
+    for epoch in range(2):
+        chunk = by_batch[epoch * 3:(epoch + 1) * 3]
+        mean = sum(loss * n for loss, n in zip(chunk, sizes)) / 70
+        assert mean == pytest.approx(by_epoch[epoch])
+
+
+def test_annealing_takes_the_learning_rate_to_zero(monkeypatch):
+    """With anneal, the last step is taken at a learning rate of (almost) zero."""
+    seen = []
+    step = torch.optim.Adam.step
+
+    def record(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", record)
+    images, labels, _ = data.shapes(0, 64)
+    train.fit(models.ShapeNet(4, width=8), images, labels, epochs=2, batch_size=16, lr=0.01,
+              anneal=True)
+    assert seen[0] == pytest.approx(0.01) and len(seen) == 8
+    assert seen == sorted(seen, reverse=True) and seen[-1] < 0.01 * 0.05
+    seen.clear()
+    train.fit(models.ShapeNet(4, width=8), images, labels, epochs=2, batch_size=16, lr=0.01)
+    assert seen == [pytest.approx(0.01)] * 8
