@@ -22,7 +22,8 @@ from onebyone.plots import OKABE_ITO
 # written in the box, so colour is never the only cue.
 FILLS = {"conv": "#BBD7EE", "conv1x1": "#F5D9A8", "pool": "#C8E6D8", "linear": "#E8C8DC",
          "other": "#E6E6E6"}
-_FOLDED = (nn.ReLU, nn.BatchNorm2d, nn.Dropout)  # written into the box of the layer before
+# Written into the box of the layer before, by these names.
+_FOLDED = {nn.ReLU: "ReLU", nn.ReLU6: "ReLU6", nn.BatchNorm2d: "BN", nn.Dropout: "dropout"}
 
 
 @dataclass
@@ -62,8 +63,13 @@ def _title(module):
     """A short name for a layer, read from its settings."""
     if isinstance(module, nn.Conv2d):
         k = "×".join(str(s) for s in module.kernel_size)
-        stride = module.stride[0]
-        return f"{k} conv" + (f", stride {stride}" if stride > 1 else "")
+        groups, stride = module.groups, module.stride[0]
+        name = f"{k} conv"
+        if groups > 1 and groups == module.in_channels == module.out_channels:
+            name = f"{k} depthwise conv"  # one filter per channel: no channel mixing
+        elif groups > 1:
+            name += f", {groups} groups"
+        return name + (f", stride {stride}" if stride > 1 else "")
     if isinstance(module, nn.MaxPool2d):
         stride = module.stride if isinstance(module.stride, int) else module.stride[0]
         return f"{module.kernel_size}×{module.kernel_size} max-pool, stride {stride}"
@@ -104,7 +110,7 @@ def _mults_per_position(module, out_shape):
 def layers_of(module, input_shape):
     """The layers of `module` in the order they run on zeros of `input_shape` (C, H, W).
 
-    Batch norm, ReLU and dropout become extras of the layer before them (a lone one becomes a
+    Batch norm, ReLU, ReLU6 and dropout become extras of the layer before them (a lone one becomes a
     box of its own); every other leaf is a Layer with the shapes torch gave it.
     """
     ran = []
@@ -121,9 +127,8 @@ def layers_of(module, input_shape):
         ran.append((nn.AdaptiveAvgPool2d(1), maps, maps[:1]))
     layers = []
     for leaf, in_shape, out_shape in ran:
-        if isinstance(leaf, _FOLDED) and layers:
-            extra = {nn.ReLU: "ReLU", nn.BatchNorm2d: "BN", nn.Dropout: "dropout"}[type(leaf)]
-            layers[-1].extras += (extra,)
+        if type(leaf) in _FOLDED and layers:
+            layers[-1].extras += (_FOLDED[type(leaf)],)
             continue
         params = sum(p.numel() for p in leaf.parameters(recurse=False))
         layers.append(Layer(_title(leaf), _kind(leaf), in_shape, out_shape, params,
@@ -197,6 +202,20 @@ def _column_height(n):
     return n * BOX_H + (n - 1) * GAP
 
 
+def _plus(ax, x, y, radius=0.18):
+    """A circled "+" centred on (x, y): where a shortcut is added."""
+    ax.add_patch(FancyBboxPatch((x - radius, y - radius), 2 * radius, 2 * radius,
+                                boxstyle="circle,pad=0", facecolor="white", edgecolor="black",
+                                linewidth=0.8))
+    ax.text(x, y, "+", ha="center", va="center", fontsize=11)
+
+
+def adds_its_input(module):
+    """Whether `module` adds its input to its output (a block with `residual` set, as
+    models.InvertedResidual when it keeps the shape)."""
+    return bool(getattr(module, "residual", False))
+
+
 # --- The course's diagrams -----------------------------------------------------------------------
 
 def stacks_diagram(modules, input_shape, show="channels"):
@@ -204,18 +223,30 @@ def stacks_diagram(modules, input_shape, show="channels"):
 
     show="channels" writes channels and multiplications per output position, "shapes" writes
     shapes and parameters.
+    A module that adds its input to its output (`adds_its_input`) gets a "+ input" step under
+    its column, and says so in its title and alt text.
     """
     columns = {title: layers_of(m, input_shape) for title, m in modules.items()}
-    height = _column_height(max(len(v) for v in columns.values())) + 0.9
+    residual = {title: adds_its_input(m) for title, m in modules.items()}
+    extra = GAP + 0.45 if any(residual.values()) else 0  # room for the addition
+    height = _column_height(max(len(v) for v in columns.values())) + 0.9 + extra
     width = BOX_W + 0.5
     fig, axes = _canvas(width, height, len(columns))
     for ax, (title, layers) in zip(axes, columns.items()):
-        ax.set_title(title, fontsize=9)
-        _column(ax, width / 2, height - 0.45, layers, show)
+        x = width / 2
+        ax.set_title(title + ("\n(input added to the output)" if residual[title] else ""),
+                     fontsize=9)
+        bottom = _column(ax, x, height - 0.45, layers, show)
+        if residual[title]:
+            _arrow(ax, (x, bottom), (x, bottom - GAP))
+            _plus(ax, x, bottom - GAP - 0.18)
+            ax.text(x + 0.26, bottom - GAP - 0.18, "input", ha="left", va="center",
+                    fontsize=7.5)
     parts = []
     for title, layers in columns.items():
         inner = "; ".join(", ".join(_lines(layer, show)) for layer in layers)
-        parts.append(f"{title}, from top to bottom: {inner}.")
+        added = "; then the input is added to the output" if residual[title] else ""
+        parts.append(f"{title}, from top to bottom: {inner}{added}.")
     alt = f"Block diagram in {len(columns)} columns. " + " ".join(parts)
     return Diagram(fig, alt)
 
@@ -344,10 +375,7 @@ def residual_diagram(blocks, size=(56, 56)):
         bottom = _column(ax, x, start, body, "channels")
         add_y = start - _column_height(deepest) - GAP - 0.18
         _arrow(ax, (x, bottom), (x, add_y + 0.18))
-        ax.add_patch(FancyBboxPatch((x - 0.18, add_y - 0.18), 0.36, 0.36,
-                                    boxstyle="circle,pad=0", facecolor="white",
-                                    edgecolor="black", linewidth=0.8))
-        ax.text(x, add_y, "+", ha="center", va="center", fontsize=11)
+        _plus(ax, x, add_y)
         side = BOX_W + 0.55
         # the shortcut: from the input, down the right-hand side, into the addition
         ax.plot([x + BOX_W / 2, side, side], [top - BOX_H / 2, top - BOX_H / 2, add_y],

@@ -7,7 +7,7 @@ import shutil
 import torch
 from books import minimal_book
 
-from onebyone import cost, models
+from onebyone import cost, diagrams, models
 from onebyone.tools import book, sphinx_offline
 
 ROOT = book.ROOT
@@ -172,11 +172,19 @@ def test_pointwise_chapter_shows_counts_and_generated_figure_texts(built_book):
     assert f"The count is {v2:,} parameters" in text
     assert "glue(" not in text and "Traceback" not in text
     raw = (built_book / "chapters/pointwise-today.html").read_text(encoding="utf-8")
-    alts = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', raw)
-    assert len(alts) == 4
-    assert "a 3×3 depthwise convolution from 128 to 128 channels" in alts[0]
-    assert "a 1×1 convolution from 144 to 24 channels (batch norm, linear)" in alts[2]
-    assert raw.count("<figcaption") == 4
+    figures = re.findall(r"<figure.*?</figure>", raw, re.S)
+    assert len(figures) == 4
+    alts = [re.search(r'<img alt="([^"]+)" src="[^"]+\.png"', f).group(1) for f in figures]
+    assert all("<figcaption" in f for f in figures)
+    separable = diagrams.stacks_diagram(
+        {"standard 3×3 convolution": models.conv_norm_act(128, 128, 3),
+         "depthwise separable": models.DepthwiseSeparable(128, 128, 3)}, (128, 56, 56))
+    assert html.unescape(alts[0]) == " ".join(separable.alt.split())
+    depthwise = cost.conv_mults(1, 1, 128, 128, 3, groups=128)
+    assert f"3×3 depthwise conv + BN + ReLU, 128 → 128 channels, {depthwise:,} mult." in alts[0]
+    assert "1×1 conv + BN, 144 → 24 channels" in alts[2]  # the linear projection
+    assert "then the input is added to the output" in alts[2]
+    assert alts[2].count("added to the output") == 1  # the stride-2 block adds nothing
 
 
 def _mobilenet_v1_paper_cost(width_divisor=1):

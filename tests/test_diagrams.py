@@ -113,3 +113,29 @@ def test_figure_directive_keeps_alt_on_one_line():
 def test_png_is_an_image_of_the_figure():
     d = diagrams.stacks_diagram({"c": torch.nn.Conv2d(3, 4, 1)}, (3, 5, 5))
     assert d.png().startswith(b"\x89PNG")
+
+
+def test_depthwise_and_grouped_convolutions_are_named_and_counted_as_torch_runs_them():
+    """A depthwise layer (groups = in = out) and a grouped one are told apart in their boxes;
+    their multiplications per position are the hooked counts over the output positions."""
+    block = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, 2, 1, groups=8),
+                                torch.nn.Conv2d(8, 12, 1, groups=4),
+                                torch.nn.Conv2d(12, 12, 1))
+    layers = diagrams.layers_of(block, (8, 10, 10))
+    assert [layer.title for layer in layers] == [
+        "3×3 depthwise conv, stride 2", "1×1 conv, 4 groups", "1×1 conv"]
+    for layer, c in zip(layers, cost.count_model(block, (8, 10, 10))):
+        assert layer.mults == c.mults // (c.out_shape[1] * c.out_shape[2])
+
+
+def test_inverted_residual_folds_relu6_and_marks_only_the_block_that_adds_its_input():
+    keep = models.InvertedResidual(8, 8, stride=1, expansion=4)
+    down = models.InvertedResidual(8, 16, stride=2, expansion=4)
+    layers = diagrams.layers_of(keep, (8, 6, 6))
+    assert [layer.extras for layer in layers] == [("BN", "ReLU6"), ("BN", "ReLU6"), ("BN",)]
+    d = diagrams.stacks_diagram({"keeps": keep, "halves": down}, (8, 6, 6))
+    keeps, halves = d.alt.split(" halves, ")
+    assert "input is added" in keeps and "input is added" not in halves
+    drawn = texts(d)
+    assert drawn.count("(input added to the output)") == 1 and "ReLU6" in drawn
+    assert keep.residual and not down.residual  # what the marks follow
