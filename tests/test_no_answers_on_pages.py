@@ -89,6 +89,12 @@ def runs(lines):
     return {tuple(lines[i:i + RUN]) for i in range(len(lines) - RUN + 1)}
 
 
+def shown_runs(built_book):
+    """{page: every run of RUN code lines the page shows}, for every built page."""
+    return {page.relative_to(built_book): set().union(*map(runs, page_code(page)))
+            for page in sorted(built_book.rglob("*.html"))}
+
+
 def test_the_comparison_finds_a_copied_body_and_ignores_trivia():
     body = lines_of("out = np.einsum('oc,nchw->nohw', weight, x)\nif bias is not None:\n"
                     "    out = out + bias[None, :, None, None]  # broadcast\nreturn out\n")
@@ -101,12 +107,7 @@ def test_the_comparison_finds_a_copied_body_and_ignores_trivia():
 def test_no_solution_body_is_printed_on_a_built_page(built_book):
     bodies = solution_bodies()
     assert bodies, "no solution regions found"
-    shown = {}
-    for page in sorted(built_book.rglob("*.html")):
-        found = set()
-        for block in page_code(page):
-            found |= runs(block)
-        shown[page.relative_to(built_book)] = found
+    shown = shown_runs(built_book)
     printed = {}
     for key, body in bodies.items():
         for page, found in shown.items():
@@ -141,12 +142,7 @@ def reference_answers():
 
 
 def test_no_reference_answer_of_a_graded_item_is_printed_on_a_built_page(built_book):
-    shown = {}
-    for page in sorted(built_book.rglob("*.html")):
-        found = set()
-        for block in page_code(page):
-            found |= runs(block)
-        shown[page.relative_to(built_book)] = found
+    shown = shown_runs(built_book)
     printed = {item: sorted(str(page) for page, found in shown.items() if runs(body) & found)
                for item, body in reference_answers().items()}
     printed = {item: pages for item, pages in printed.items() if pages}
