@@ -1,13 +1,14 @@
 """Checks for the `pointwise-today` exercise: a depthwise-separable module, what it costs and when
 it would not pay, MobileNetV2's inverted residual block, and a channel shuffle in NumPy.
 
-The module checks find the learner's layers by their role (a depthwise convolution, a 1×1
-convolution from so many channels to so many, the batch norm of so many channels), read from the
-shapes in `state_dict()`, so the layers may be defined in any order and under any names.
+The module checks match the learner's layers to the reference's by role (roles.py), so the layers
+may be defined in any order and under any names; the `explain` and `diagnose` functions here turn
+a structural mistake or a wrong setting into the sentence a learner needs.
 """
 
 import numpy as np
 import torch
+from torch import nn
 
 from onebyone import cost, models
 from onebyone.checks.core import (
@@ -17,131 +18,92 @@ from onebyone.checks.core import (
     check_equal,
     compare_arrays,
     construct_learner,
-    forward,
     learner_check,
     passed,
     randomize_state,
 )
+from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting, shown
 
 __all__ = ["break_even", "channel_shuffle", "conv_costs", "depthwise_separable",
            "inverted_residual", "passed"]
 
 
-# --- finding layers by role ------------------------------------------------------------------
+# --- what the learner's layers tell about a mistake --------------------------------------------
 
-def _layers(state):
-    """The layers a state_dict holds, in order: (prefix, {leaf name: tensor}) per submodule."""
-    groups = {}
-    for key, value in state.items():
-        prefix, _, leaf = key.rpartition(".")
-        groups.setdefault(prefix, {})[leaf] = value
-    return list(groups.items())
+def _conv_shapes(signatures):
+    """The weight shapes of the convolutions among unit signatures."""
+    return [dict(sig)["weight"] for sig in signatures if kind(sig) == "conv"]
 
 
-def _convs_and_norms(state):
-    """([(prefix, weight shape, has bias)], [(prefix, channels, prefix of the convolution defined
-    last before it with that many output channels, or None)], [prefixes of anything else])."""
-    convs, norms, other = [], [], []
-    for prefix, tensors in _layers(state):
-        weight = tensors.get("weight")
-        if weight is not None and weight.dim() == 4:
-            convs.append((prefix, tuple(weight.shape), "bias" in tensors))
-        elif "running_mean" in tensors:
-            channels = tensors["running_mean"].numel()
-            before = [c[0] for c in convs if c[1][0] == channels]
-            norms.append((prefix, channels, before[-1] if before else None))
-        else:
-            other.append(prefix)
-    return convs, norms, other
+_BIAS = ("A convolution followed by batch norm takes bias=False: the batch norm's shift makes a "
+         "bias redundant.")
 
 
-def _describe(shape):
-    return f"a {shape[2]}×{shape[3]} convolution with weight {shape}"
+def _biased(extra):
+    return any(kind(sig) == "conv" and "bias" in dict(sig) for sig in extra)
 
 
-def copy_by_role(reference, learner, item, hint):
-    """Give the learner's module the reference's numbers, matching each convolution by its weight
-    shape and each batch norm by its channel count (in order where two are alike).
-
-    `hint(shapes)` turns the learner's convolution weight shapes into a guess at the mistake
-    when a convolution the reference has is missing."""
-    ref_convs, ref_norms, _ = _convs_and_norms(reference.state_dict())
-    state = learner.state_dict()
-    convs, norms, other = _convs_and_norms(state)
-    if other:
-        raise CheckFailure(f"{item}: your module holds layers that are neither convolutions nor "
-                           f"batch norms: {other}. Use nn.Conv2d and nn.BatchNorm2d only.")
-    mapping, free = {}, list(convs)
-    for prefix, shape, _ in ref_convs:
-        match = next((c for c in free if c[1] == shape), None)
-        if match is None:
-            yours = [c[1] for c in convs]
-            guess = hint(yours)
-            raise CheckFailure(
-                f"{item}: the reference has {_describe(shape)}; yours has no convolution with "
-                f"that weight.\n" + (f"{guess}\n" if guess else "")
-                + f"Your convolutions' weights: {yours}")
-        free.remove(match)
-        if match[2]:
-            raise CheckFailure(f"{item}: your convolution {match[0]!r} has a bias. A "
-                               "convolution followed by batch norm takes bias=False: the batch "
-                               "norm's shift makes a bias redundant.")
-        mapping[match[0]] = prefix
-    if free:
-        raise CheckFailure(f"{item}: your module has convolutions the reference does not: "
-                           f"{[_describe(c[1]) for c in free]}.")
-    # A batch norm's role is that of the convolution it normalises: the one defined just before
-    # it with as many output channels (in the reference, and usually in the learner's module);
-    # failing that, the first unmatched batch norm over as many channels.
-    ref_norm_of = {conv: prefix for prefix, _, conv in ref_norms}
-    free = list(norms)
-    for prefix, channels, conv in norms:
-        target = ref_norm_of.get(mapping.get(conv))
-        if target is not None and target not in mapping.values():
-            mapping[prefix] = target
-            free.remove((prefix, channels, conv))
-    for prefix, channels, _ in ref_norms:
-        if prefix in mapping.values():
-            continue
-        match = next((n for n in free if n[1] == channels), None)
-        if match is None:
-            raise CheckFailure(f"{item}: a batch norm over {channels} channels is missing. "
-                               "Each convolution is followed by batch norm (nn.BatchNorm2d).")
-        free.remove(match)
-        mapping[match[0]] = prefix
-    if free:
-        raise CheckFailure(f"{item}: your module has more batch norms than the reference "
-                           f"(one per convolution): extra over {[n[1] for n in free]} channels.")
-    values = reference.state_dict()
-    learner.load_state_dict({key: values[f"{mapping[prefix]}.{leaf}"].clone()
-                             for key in state
-                             for prefix, _, leaf in [key.rpartition(".")]})
-
-
-def _compare(learner, reference, x, item, mistakes):
-    """Outputs of the learner's module and the reference on `x`, in eval() and train() mode."""
-    for mode in ("eval", "train"):
-        train = mode == "train"
-        reference.train(train)
-        with torch.no_grad():
-            expected = reference(x).double().numpy()
-        got = forward(learner, x, item, train=train)
-        named = f"{item}(x) in {mode}() mode"
-        if got.shape != expected.shape:
-            raise CheckFailure(f"{named}: expected shape {expected.shape}, got {got.shape}. "
-                               "Check the padding (kernel_size // 2 keeps the size) and which "
-                               "convolution carries the stride.")
-        compare_arrays(got, expected, named, mistakes=mistakes(mode), atol=1e-4, rtol=1e-4)
-
-
-def _depthwise_hint(c_in, k):
-    def hint(shapes):
-        if (c_in, c_in, k, k) in shapes:
+def _depthwise_explain(c_in, k):
+    """A function naming the likely structural mistake of a learner's depthwise-separable layer
+    (see roles.match)."""
+    def explain(missing, extra, learner_units):
+        if (c_in, c_in, k, k) in _conv_shapes(extra):
             return (f"Your depthwise conv has groups=1: it mixes channels. A depthwise "
                     f"convolution has one {k}×{k} filter per channel: groups=in_channels, so its "
                     f"weight is ({c_in}, 1, {k}, {k}).")
+        if _biased(extra):
+            return _BIAS
+        if any(kind(sig) == "norm" for sig in missing):
+            return "Each convolution is followed by batch norm (nn.BatchNorm2d)."
         return ""
-    return hint
+
+    return explain
+
+
+def _inverted_explain(c_in, c_out, expansion):
+    """A function naming the likely structural mistake of a learner's inverted residual block."""
+    hidden = c_in * expansion
+
+    def explain(missing, extra, learner_units):
+        extra_convs = _conv_shapes(extra)
+        if (c_out * expansion, c_in, 1, 1) in extra_convs and hidden != c_out * expansion:
+            return ("The expansion multiplies in_channels, not out_channels: "
+                    f"hidden = in_channels × expansion = {hidden}.")
+        if (hidden, hidden, 3, 3) in extra_convs:
+            return (f"Your depthwise conv has groups=1: it mixes channels. Give it "
+                    f"groups={hidden} (one 3×3 filter per expanded channel).")
+        if expansion == 1 and (c_in, c_in, 1, 1) in extra_convs:
+            return "With expansion 1 there is no expanding 1×1 convolution."
+        if _biased(extra):
+            return _BIAS
+        if any(kind(sig) == "norm" for sig in missing):
+            return "Each convolution is followed by batch norm (nn.BatchNorm2d)."
+        return ""
+
+    return explain
+
+
+def _diagnose(stride):
+    """A function reading the learner's convolution settings when the output is wrong: the
+    padding that keeps the size, and which convolution carries the stride."""
+    def diagnose(module):
+        for _, conv in layers_of(module, nn.Conv2d):
+            k = pair(setting(conv, "kernel_size"))
+            s, padding = pair(setting(conv, "stride")), pair(setting(conv, "padding"))
+            if k is None or s is None:
+                continue
+            if k == (1, 1) and s != (1, 1):
+                return (f"your 1×1 convolution has stride {shown(s)}: the stride sits on the "
+                        "depthwise convolution, the 1×1 convolutions keep stride 1.")
+            if k != (1, 1) and padding is not None and padding != (k[0] // 2, k[1] // 2):
+                return (f"your {k[0]}×{k[1]} depthwise convolution has padding {shown(padding)}; "
+                        f"keeping the size takes padding {k[0] // 2} (kernel_size // 2).")
+            if k != (1, 1) and s != (stride, stride):
+                return (f"your {k[0]}×{k[1]} depthwise convolution has stride {shown(s)}; it "
+                        f"carries the block's stride, {stride}.")
+        return ""
+
+    return diagnose
 
 
 def _input(shape, seed):
@@ -158,7 +120,6 @@ def depthwise_separable(DepthwiseSeparable, c_in, c_out, kernel_size=3, stride=1
     item = f"DepthwiseSeparable{args}"
     block = construct_learner(DepthwiseSeparable, *args, item=item)
     reference = randomize_state(models.DepthwiseSeparable(*args), seed)
-    copy_by_role(reference, block, item, _depthwise_hint(c_in, kernel_size))
     x = _input((2, c_in, *size), seed + 1)
 
     def mistakes(mode):
@@ -173,7 +134,8 @@ def depthwise_separable(DepthwiseSeparable, c_in, c_out, kernel_size=3, stride=1
                       dw(pw(x)) if c_in == c_out else None)]
         return [(d, v.numpy()) for d, v in found if v is not None]
 
-    _compare(block, reference, x, item, mistakes)
+    compare_modules(block, reference, x, item, modes=("eval", "train"), mistakes=mistakes,
+                    explain=_depthwise_explain(c_in, kernel_size), diagnose=_diagnose(stride))
 
 
 # --- item 2: conv_costs -------------------------------------------------------------------------
@@ -242,23 +204,6 @@ def break_even(break_even, max_k, max_c_out):
 
 # --- item 4: InvertedResidual -----------------------------------------------------------------
 
-def _inverted_hint(c_in, c_out, expansion):
-    hidden = c_in * expansion
-
-    def hint(shapes):
-        if (c_out * expansion, c_in, 1, 1) in shapes and hidden != c_out * expansion:
-            return ("The expansion multiplies in_channels, not out_channels: "
-                    f"hidden = in_channels × expansion = {hidden}.")
-        if (hidden, hidden, 3, 3) in shapes:
-            return (f"Your depthwise conv has groups=1: it mixes channels. Give it "
-                    f"groups={hidden} (one 3×3 filter per expanded channel).")
-        if expansion == 1 and (c_in, c_in, 1, 1) in shapes:
-            return "With expansion 1 there is no expanding 1×1 convolution."
-        return ""
-
-    return hint
-
-
 @learner_check
 def inverted_residual(InvertedResidual, c_in, c_out, stride=1, expansion=6, size=(6, 6),
                       seed=0):
@@ -268,7 +213,6 @@ def inverted_residual(InvertedResidual, c_in, c_out, stride=1, expansion=6, size
     block = construct_learner(InvertedResidual, *args, item=item)
     reference = randomize_state(models.InvertedResidual(*args), seed)
     x = _input((2, c_in, *size), seed + 1)
-    copy_by_role(reference, block, item, _inverted_hint(c_in, c_out, expansion))
 
     def mistakes(mode):
         reference.train(mode == "train")
@@ -285,7 +229,9 @@ def inverted_residual(InvertedResidual, c_in, c_out, stride=1, expansion=6, size
                            torch.clamp(body + x, 0, 6))]
         return [(d, v.numpy()) for d, v in found]
 
-    _compare(block, reference, x, item, mistakes)
+    compare_modules(block, reference, x, item, modes=("eval", "train"), mistakes=mistakes,
+                    explain=_inverted_explain(c_in, c_out, expansion),
+                    diagnose=_diagnose(stride))
 
 
 # --- item 5: channel_shuffle ------------------------------------------------------------------

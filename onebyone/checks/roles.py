@@ -16,8 +16,9 @@ computation. So the reference's state is copied into the learner's module unit b
    then give one batch norm at a time real values (the others stay the identity) and see which of
    the learner's batch norms reproduces the reference's output.
 
-If no assignment reproduces the output, the closest one is kept: the comparison that follows then
-says what is wrong with the output.
+If no assignment reproduces the output (a mistake after the layers, a ReLU6 on a linear output),
+the order of definition is kept, and a batch norm takes the role of the one that follows the same
+convolution: the comparison that follows then says what is wrong with the output.
 """
 
 import collections
@@ -222,9 +223,31 @@ def _search(prober, groups, ambiguous, assignment, values, tolerance):
                 chosen = next((candidate for candidate in free
                                if prober.error(_swapped(assignment, ref, candidate), probe,
                                                expected) <= tolerance),
-                              assignment[ref] if assignment[ref] in free else free[0])
+                              _beside(prober, assignment, ref, free))
             assignment.update(_swapped(assignment, ref, chosen))
             free.remove(chosen)
+
+
+def _conv_before(units_, owner):
+    """The convolution defined last before the batch norm `owner` with as many output channels as
+    it normalises (its likely input), or None."""
+    owners = [u.owner for u in units_]
+    channels = dict(units_[owners.index(owner)].signature)["running_var"][0]
+    convs = [u.owner for u in units_[:owners.index(owner)]
+             if kind(u.signature) == "conv" and dict(u.signature)["weight"][0] == channels]
+    return convs[-1] if convs else None
+
+
+def _beside(prober, assignment, ref, free):
+    """When no learner batch norm reproduces the output under probing (the module has a mistake
+    after them, a ReLU6 on a linear output), the one that follows the convolution playing the
+    role of the one `ref` follows; failing that, the order of definition."""
+    conv = _conv_before(prober.reference_units, ref)
+    learner_units = list(prober.by_owner.values())
+    for candidate in free:
+        if conv is not None and _conv_before(learner_units, candidate) == assignment.get(conv):
+            return candidate
+    return assignment[ref] if assignment[ref] in free else free[0]
 
 
 def _swapped(assignment, ref, target):
