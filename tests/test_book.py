@@ -1,14 +1,17 @@
 """The strict book build: the real book builds with its computed numbers; a failing cell fails."""
 
 import html
+import io
+import pathlib
 import re
 import shutil
 
 import torch
+import yaml
 from books import minimal_book
 
 from onebyone import cost, diagrams, models
-from onebyone.tools import book, sphinx_offline
+from onebyone.tools import book, parallel_pages, sphinx_offline
 
 ROOT = book.ROOT
 HTML = ROOT / "_build" / "html"
@@ -120,9 +123,11 @@ def test_execution_cache_reruns_only_what_changed(tmp_path):
         before = log.read_text().split() if log.exists() else []
         done = book.build(root, quiet=True, package=package)
         assert done.returncode == 0, done.check_output[-3000:]
+        # every page ran side by side before Sphinx, which found them all cached
+        assert "Executing notebook" not in done.check_output, done.check_output[-3000:]
         return sorted(log.read_text().split()[len(before):])
 
-    assert runs_during_build() == ["data", "layers"]  # cold: both pages run
+    assert runs_during_build() == ["data", "layers"]  # cold: both pages run, once each
     chapter = root / "chapters/uses-layers.md"
     chapter.write_text(chapter.read_text().replace("Prose about layers.", "Edited prose."))
     assert runs_during_build() == []  # a prose-only edit runs no notebook
@@ -233,3 +238,28 @@ def test_every_figure_on_a_chapter_shows_an_image_with_alt_text(built_book):
             alt = re.search(r'alt="([^"]*)"', image.group(0))
             assert alt and len(alt.group(1)) > 20, f"{page.name}: {image.group(0)[:200]}"
             assert "&lt;Figure size" not in figure
+
+
+def test_the_pages_run_before_sphinx_are_the_ones_myst_nb_executes():
+    pages, timeout = book.executed_pages(ROOT)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["execute"]
+    assert timeout == config["timeout"]
+    with_code = [source for _, source in book.toc_pages(ROOT)
+                 if source.suffix == ".md" and "```{code-cell}" in source.read_text("utf-8")]
+    assert pages == with_code and len(pages) >= 6  # every chapter with code, in reading order
+    assert not any(source.suffix == ".ipynb" for source in pages)  # exercises: shown unexecuted
+
+
+def test_a_page_that_fails_before_sphinx_is_run_and_reported_by_sphinx(tmp_path, capfd):
+    root = minimal_book(tmp_path, pages={
+        "fine": "```{code-cell} ipython3\nprint(6 * 7)\n```\n",
+        "then-fails": "```{code-cell} ipython3\nraise ValueError('a cell that fails')\n```\n",
+    })
+    pages, timeout = book.executed_pages(root)
+    failed = parallel_pages.execute(root / "_build" / book.EXECUTION_CACHE, pages, timeout,
+                                    stream=io.StringIO())
+    assert [pathlib.Path(uri).name for uri in failed] == ["then-fails.md"]
+    assert "a cell that fails" not in "".join(capfd.readouterr())  # Sphinx tells it, once
+    done = book.build(root, quiet=True)
+    assert done.returncode != 0 and "a cell that fails" in done.check_output
+    assert "fine.md: Using cached notebook" in done.check_output  # not run a second time

@@ -7,17 +7,22 @@ Jupyter Book 1 alone is too lenient in two ways this module fixes:
   numbers on the pages. We record, per page, a hash of the helper-package modules the page
   imports (and the modules those import); when it changes, that page's cached execution is
   dropped and the page runs again. A prose-only edit changes no hash and runs nothing.
+
+And it is slow in one: it runs the pages one after the other. The pages to run are run side by
+side first (parallel_pages.py), so Sphinx finds them all cached.
 """
 
 import ast
 import hashlib
+import io
 import json
 import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
-from onebyone.tools import environment, kit
+from onebyone.tools import environment, kit, parallel_pages
 
 ROOT = environment.course_root()
 PACKAGE = environment.PACKAGE
@@ -25,6 +30,7 @@ SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 # `from onebyone import a, b` / `from onebyone.x import y` / `import onebyone.x`
 FROM_IMPORT = re.compile(r"from\s+onebyone((?:\.\w+)*)\s+import\s+(\([^)]*\)|[^\n;#]+)")
 PLAIN_IMPORT = re.compile(r"import\s+onebyone((?:\.\w+)*)")
+EXECUTION_CACHE = ".jupyter_cache"  # in _build/: where MyST-NB keeps the pages' executions
 
 
 def toc_pages(root=ROOT):
@@ -135,7 +141,7 @@ def forget_stale_executions(root, package=PACKAGE):
     new = {docname: dependency_hash(page_dependencies(source, package), package)
            for docname, source in toc_pages(root)}
     stale = [d for d, h in new.items() if old.get(d) != h]
-    cache_folder = out / ".jupyter_cache"
+    cache_folder = out / EXECUTION_CACHE
     if stale and cache_folder.is_dir():
         from jupyter_cache import get_cache
 
@@ -153,11 +159,31 @@ def forget_stale_executions(root, package=PACKAGE):
     return stale
 
 
+def executed_pages(root=ROOT):
+    """The table of contents' pages that MyST-NB executes (and caches), and its time limit per
+    page, as _config.yml's `execute` section says; no pages when it does not cache."""
+    import yaml
+
+    root = pathlib.Path(root)
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    execute = config.get("execute") or {}
+    if execute.get("execute_notebooks") != "cache":
+        return [], None
+    patterns = execute.get("exclude_patterns") or []
+    pages = [source for _, source in toc_pages(root)
+             if parallel_pages.is_executed(source, patterns)]
+    return pages, execute.get("timeout", 30)
+
+
 def build(root=ROOT, quiet=False, package=PACKAGE):
     """Build `root`'s book into root/_build/html, strictly. Returns the finished process."""
     root = pathlib.Path(root)
     out = root / "_build"
     forget_stale_executions(root, package)
+    pages, timeout = executed_pages(root)
+    if pages:  # the pages run side by side first; Sphinx then reads their cached outputs
+        parallel_pages.execute(out / EXECUTION_CACHE, pages, timeout,
+                               stream=io.StringIO() if quiet else sys.stdout)
     command = [str(environment.env_bin() / "jupyter-book"), "build", str(root),
                "-n", "-W", "--keep-going"]
     done = subprocess.run(command, capture_output=quiet, text=True, env=environment.with_env_bin())

@@ -21,11 +21,6 @@ One idea per module:
 import importlib.util
 import sys
 
-# nbformat imports jsonschema, which compiles ~40 grammars of the optional package
-# rfc3987_syntax at import time (about 7 s on a 2-core machine) to validate IRI formats that no
-# notebook schema uses. Declaring that optional package absent skips it.
-sys.modules.setdefault("rfc3987_syntax", None)
-
 
 def _nbgrader_without_its_server_extensions():
     """Make `import nbgrader.api` (and .utils, .preprocessors) skip nbgrader's package __init__,
