@@ -148,3 +148,28 @@ def test_an_unknown_assignment_is_refused(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "out"),
                      "--assignment", "nope"]) == 2
     assert "unknown assignment(s): nope" in capsys.readouterr().err
+
+
+def test_each_worker_preloads_the_checks_its_assignments_import():
+    from onebyone.tools.grading import batch
+
+    checks = {path.stem for path in (batch.ROOT / "onebyone" / "checks").glob("*.py")}
+    for assignment, source in batch.sources_of(batch.ROOT).items():
+        module = assignment.replace("-", "_")
+        assert module in checks, f"{assignment} has no checks module of its name"
+        assert f"onebyone.checks.{module}" in source.course_modules()
+
+
+def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
+    from onebyone.tools.grading import pool, result, sandbox
+
+    jobs = [{"student": f"s{i}", "assignment": "not-a-course-assignment", "key": str(i)}
+            for i in range(3)]
+    results, readied = [], []
+    engine = pool.LocalPool(1, dict, sandbox.Limits(), [])
+    try:
+        engine.grade(jobs, {}, results.append, meanwhile=lambda: readied.append(len(results)))
+    finally:
+        engine.close()
+    assert readied == [0]  # once, with every submission handed out and none recorded yet
+    assert [r.status for r in results] == [result.Status.UNKNOWN_ASSIGNMENT] * 3

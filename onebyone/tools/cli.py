@@ -5,6 +5,7 @@ one line on stderr and exit code 2; a failed build, release or grading run exits
 """
 
 import argparse
+import gc
 import os
 import pathlib
 import sys
@@ -136,7 +137,14 @@ def _parser():
 def main(argv=None):
     args = _parser().parse_args(argv)
     environment.put_env_bin_on_path()  # nbgrader, jupyter-book and alembic run by name
-    return args.run(args)
+    try:
+        return args.run(args)
+    finally:
+        # Everything is written and closed by now. Python's exit would still walk the hundreds
+        # of thousands of objects the imports made (nbgrader, SQLAlchemy, matplotlib) with the
+        # garbage collector: measured 0.15-0.3 s of a grading run's fixed cost. Frozen objects
+        # are skipped; atexit handlers and finalizers still run.
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ The engine starts first, so its workers warm up while the gradebook is prepared;
 graded before the gradebook is known to work.
 """
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -140,7 +141,7 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
 
         start = time.monotonic()  # the grading phase: what the engine spreads over its workers
         if pending:
-            engine.grade(pending, sources, on_result)
+            engine.grade(pending, sources, on_result, meanwhile=_ready_the_pages)
         book.write_tables(found)
     finally:
         if engine is not None:
@@ -152,6 +153,17 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
 
     stream.write(f"Class report: {report.write(out, results, sources, found)}\n")
     return 0 if all(r.normal for r in results) else 1
+
+
+def _ready_the_pages():
+    """While the workers grade: import what the feedback pages and the class report are made
+    with (Jinja2, matplotlib: about 0.7 s) and compile their templates, so that neither the
+    first result nor the report at the end of the run waits for them."""
+    with contextlib.suppress(ImportError):  # then the page itself says what is missing
+        from onebyone.tools.grading import feedback, report
+
+        feedback.warm_up()
+        report.warm_up()
 
 
 def _gradebook_step(step):

@@ -110,10 +110,11 @@ class DaskEngine:
                                   self.hidden, self.fingerprint, pure=False,
                                   key=name)
 
-    def grade(self, pending, sources, on_result):
+    def grade(self, pending, sources, on_result, meanwhile=None):
         """Grade `pending` on the cluster; call on_result(result) here for each (student,
-        assignment) once. At most a few tasks per worker thread are out at a time, so the
-        notebooks in transit stay few whatever the class's size."""
+        assignment) once, and meanwhile() once, when the first tasks are out. At most a few
+        tasks per worker thread are out at a time, so the notebooks in transit stay few
+        whatever the class's size."""
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
@@ -131,6 +132,8 @@ class DaskEngine:
 
         while queue and len(jobs) < window:
             submit_next()
+        if meanwhile is not None:
+            meanwhile()
         for future in running:
             job = jobs.pop(future.key)
             if queue:

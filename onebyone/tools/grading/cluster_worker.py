@@ -188,6 +188,7 @@ def _serve(fd):
             return
         if folder not in loaded:
             loaded[folder] = batch.sources_of(pathlib.Path(folder))
+            runner.preload(loaded[folder])  # the assignments' own imports, once per folder
         pipe.send(runner.grade_job(job, loaded[folder], limits, hidden))
 
 

@@ -64,3 +64,8 @@ def page(result, source=None):
         "feedback.html", result=result, tests=tests, normal=result.normal,
         notes=[note for note in result.notes if "\n" not in note],
         chapter=plan.chapter if plan else None, exercise=plan.exercise if plan else None)
+
+
+def warm_up():
+    """Compile the page's template now (batch.py calls this while the workers grade)."""
+    pages.warm_up("feedback.html")

@@ -17,3 +17,9 @@ def _environment():
 
 def render(name, **context):
     return _environment().get_template(name).render(**context)
+
+
+def warm_up(*names):
+    """Compile the templates `names` now (they are kept), before the first page is due."""
+    for name in names:
+        _environment().get_template(name)

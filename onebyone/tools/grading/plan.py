@@ -86,6 +86,25 @@ class Source:
     def max_score(self):
         return sum(t.points for t in self.tests())
 
+    def course_modules(self):
+        """The course package's modules its code cells import (`from onebyone.checks import
+        one_by_one as check` names onebyone.checks and onebyone.checks.one_by_one)."""
+        names = set()
+        for cell in self.cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # a magic, say: nothing to learn from this cell
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update(a.name for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module)
+                    names.update(f"{node.module}.{a.name}" for a in node.names)
+        return sorted(n for n in names if n == "onebyone" or n.startswith("onebyone."))
+
 
 def read_submission(data):
     """The submitted notebook from its bytes, or InvalidNotebook with the reason."""

@@ -18,10 +18,12 @@ _WORKER = {}  # what each worker process grades with (set by _start_worker)
 
 
 def _start_worker(load_sources, limits, hidden):
-    from onebyone.tools.grading import agent, runner  # noqa: F401  (the imports are the point)
+    from onebyone.tools.grading import agent, runner
 
     agent.warm_up()
-    _WORKER.update(sources=load_sources(), limits=limits, hidden=hidden)
+    sources = load_sources()
+    runner.preload(sources)
+    _WORKER.update(sources=sources, limits=limits, hidden=hidden)
 
 
 def _started():
@@ -58,14 +60,18 @@ class LocalPool:
         pool.submit(_started)  # with fork, the first task starts every worker: they warm up now
         return pool
 
-    def grade(self, pending, sources, on_result):
-        """Grade `pending`; call on_result(result) here, in the main process, for each. If a
-        worker dies (it should not: student code runs in its own child), the unfinished ones
-        are retried once in a new pool, then recorded as a grader error."""
+    def grade(self, pending, sources, on_result, meanwhile=None):
+        """Grade `pending`; call on_result(result) here, in the main process, for each, and
+        meanwhile() once, when every submission has been handed out. If a worker dies (it
+        should not: student code runs in its own child), the unfinished ones are retried once
+        in a new pool, then recorded as a grader error."""
         attempts = {id(job): 0 for job in pending}
         while pending:
             retry = []
             futures = {self.pool.submit(_grade_in_worker, job): job for job in pending}
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
             for future in concurrent.futures.as_completed(futures):
                 job = futures[future]
                 try:

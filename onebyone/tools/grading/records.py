@@ -12,7 +12,6 @@ import json
 import os
 import warnings
 
-from onebyone.tools.grading import feedback
 from onebyone.tools.grading.result import Result
 
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
@@ -67,6 +66,10 @@ class Records:
             self._to_gradebook(result)
         folder = self.out / "feedback" / result.student / result.assignment
         folder.mkdir(parents=True, exist_ok=True)
+        # imported here, not at the top: batch.py reads the journal before it starts the engine,
+        # and the engine's workers are forked before the main process imports anything heavy
+        from onebyone.tools.grading import feedback
+
         page = feedback.page(result, self.sources.get(result.assignment))
         (folder / f"{result.assignment}.html").write_text(page, encoding="utf-8")
         self.journal.write(json.dumps(result.to_json(), sort_keys=True) + "\n")

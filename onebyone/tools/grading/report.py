@@ -44,6 +44,13 @@ def _bins(max_score):
     return [x - 0.5 for x in range(0, top + step + 1, step)]
 
 
+def warm_up():
+    """Import the chart's library and draw a first, throwaway chart (fonts, layout), so the
+    report's own charts are quick (batch.py calls this while the workers grade)."""
+    score_chart([0.0], 1.0, "warm-up")
+    pages.warm_up("report.html")
+
+
 def score_chart(scores, max_score, title):
     """(PNG as a data: URI, alt text) of the distribution of `scores`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

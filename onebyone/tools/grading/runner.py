@@ -17,6 +17,7 @@ on the pipe. A student's own cell that never ends still ends the submission ("ti
 import ast
 import builtins
 import contextlib
+import importlib
 import io
 import time
 import traceback
@@ -29,6 +30,15 @@ from onebyone.tools.grading.result import ItemResult, Result, Status
 from onebyone.tools.grading.static import StudentSource
 
 MESSAGE_CHARS = 4000  # kept whole up to here; the feedback page shortens what it shows
+
+
+def preload(sources):
+    """Import in this worker the course modules the cells of `sources` import (their checks),
+    so that neither the test cells nor each forked student process imports them again."""
+    for source in sources.values():
+        for name in source.course_modules():
+            with contextlib.suppress(ImportError):  # `from onebyone import data` names a module,
+                importlib.import_module(name)  # `... import some_function` does not
 
 
 def failure_message(error):
