@@ -43,9 +43,9 @@ test: $(STAMP)  ## run every test (includes the strict book build)
 bench: $(STAMP)  ## measure speed (medians of several runs, printed as tables)
 	$(BIN)/onebyone bench
 
-grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [JOBS=N]
-	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [JOBS=N]"; exit 2; }
-	$(BIN)/onebyone grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
+grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [JOBS=N | SCHEDULER=tcp://host:8786]
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [JOBS=N | SCHEDULER=tcp://host:8786]"; exit 2; }
+	$(BIN)/onebyone grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 lint: $(STAMP)  ## check the code style
 	$(BIN)/ruff check onebyone tests
