@@ -34,8 +34,9 @@ def mlpconv(in_channels, out_channels, kernel_size, stride=1, padding=0, mid_cha
 
 
 def nin(num_classes=1000, in_channels=3):
-    """A compact ImageNet Network in Network (as in d2l.ai): four mlpconv blocks, the last one
-    num_classes wide throughout, then global average pooling.
+    """A compact ImageNet Network in Network (the pattern d2l.ai teaches, there with 10
+    classes): four mlpconv blocks, the last one num_classes wide throughout, then global average
+    pooling.
     Input (N, in_channels, 224, 224) -> (N, num_classes).
 
     The model the NIN authors released (`nin_released`) has a wider last block and max-pools
