@@ -110,17 +110,24 @@ def _input(shape, seed):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
+def _learner_and_reference(Learner, Reference, args, size, seed):
+    """(the learner's block, the course's seeded one, an input batch (2, in_channels, *size),
+    the item's name) for a block class built from `args`, in_channels first."""
+    item = f"{Reference.__name__}{args}"
+    block = construct_learner(Learner, *args, item=item)
+    reference = randomize_state(Reference(*args), seed)
+    return block, reference, _input((2, args[0], *size), seed + 1), item
+
+
 # --- item 1: DepthwiseSeparable ----------------------------------------------------------------
 
 @learner_check
 def depthwise_separable(DepthwiseSeparable, c_in, c_out, kernel_size=3, stride=1, size=(7, 7),
                         seed=0):
     """The learner's depthwise-separable module against models.DepthwiseSeparable."""
-    args = (c_in, c_out, kernel_size, stride)
-    item = f"DepthwiseSeparable{args}"
-    block = construct_learner(DepthwiseSeparable, *args, item=item)
-    reference = randomize_state(models.DepthwiseSeparable(*args), seed)
-    x = _input((2, c_in, *size), seed + 1)
+    block, reference, x, item = _learner_and_reference(
+        DepthwiseSeparable, models.DepthwiseSeparable, (c_in, c_out, kernel_size, stride), size,
+        seed)
 
     def mistakes(mode):
         reference.train(mode == "train")
@@ -208,11 +215,8 @@ def break_even(break_even, max_k, max_c_out):
 def inverted_residual(InvertedResidual, c_in, c_out, stride=1, expansion=6, size=(6, 6),
                       seed=0):
     """The learner's inverted residual block against models.InvertedResidual."""
-    args = (c_in, c_out, stride, expansion)
-    item = f"InvertedResidual{args}"
-    block = construct_learner(InvertedResidual, *args, item=item)
-    reference = randomize_state(models.InvertedResidual(*args), seed)
-    x = _input((2, c_in, *size), seed + 1)
+    block, reference, x, item = _learner_and_reference(
+        InvertedResidual, models.InvertedResidual, (c_in, c_out, stride, expansion), size, seed)
 
     def mistakes(mode):
         reference.train(mode == "train")
