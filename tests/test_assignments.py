@@ -4,6 +4,7 @@ score zero on their item only. (Mutants of the solution are in test_mutants.py.)
 
 import pytest
 from graded_course import autograde_all, solution_code, submission
+from learner_styles import STYLES
 
 pytestmark = pytest.mark.xdist_group("nbgrader-course")
 
@@ -18,14 +19,8 @@ def conv1x1(x, weight, bias=None):
         out += bias.reshape(1, -1, 1, 1)
     return out
 '''
-LINEAR_BY_PARAMETERS = '''
-def linear_as_conv1x1(linear):
-    conv = nn.Conv2d(linear.in_features, linear.out_features, 1, bias=linear.bias is not None)
-    conv.weight = nn.Parameter(linear.weight.detach()[:, :, None, None].clone())
-    if linear.bias is not None:
-        conv.bias = nn.Parameter(linear.bias.detach().clone())
-    return conv
-'''
+# a learner who builds new parameters instead of copying under no_grad
+LINEAR_BY_PARAMETERS = STYLES[("one-by-one", "linear_as_conv1x1")]["new-parameters"]
 USES_TORCH = '''
 def conv1x1(x, weight, bias=None):
     b = None if bias is None else torch.from_numpy(bias)

@@ -43,6 +43,15 @@ def _biased(extra):
     return any(kind(sig) == "conv" and "bias" in dict(sig) for sig in extra)
 
 
+def _bias_or_norm(missing, extra):
+    """The mistakes both blocks share: a convolution with a bias, a batch norm left out."""
+    if _biased(extra):
+        return _BIAS
+    if any(kind(sig) == "norm" for sig in missing):
+        return "Each convolution is followed by batch norm (nn.BatchNorm2d)."
+    return ""
+
+
 def _depthwise_explain(c_in, k):
     """A function naming the likely structural mistake of a learner's depthwise-separable layer
     (see roles.match)."""
@@ -51,11 +60,7 @@ def _depthwise_explain(c_in, k):
             return (f"Your depthwise conv has groups=1: it mixes channels. A depthwise "
                     f"convolution has one {k}×{k} filter per channel: groups=in_channels, so its "
                     f"weight is ({c_in}, 1, {k}, {k}).")
-        if _biased(extra):
-            return _BIAS
-        if any(kind(sig) == "norm" for sig in missing):
-            return "Each convolution is followed by batch norm (nn.BatchNorm2d)."
-        return ""
+        return _bias_or_norm(missing, extra)
 
     return explain
 
@@ -74,11 +79,7 @@ def _inverted_explain(c_in, c_out, expansion):
                     f"groups={hidden} (one 3×3 filter per expanded channel).")
         if expansion == 1 and (c_in, c_in, 1, 1) in extra_convs:
             return "With expansion 1 there is no expanding 1×1 convolution."
-        if _biased(extra):
-            return _BIAS
-        if any(kind(sig) == "norm" for sig in missing):
-            return "Each convolution is followed by batch norm (nn.BatchNorm2d)."
-        return ""
+        return _bias_or_norm(missing, extra)
 
     return explain
 
