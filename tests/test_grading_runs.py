@@ -173,3 +173,31 @@ def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
         engine.close()
     assert readied == [0]  # once, with every submission handed out and none recorded yet
     assert [r.status for r in results] == [result.Status.UNKNOWN_ASSIGNMENT] * 3
+
+
+def _collector_state():
+    import gc
+
+    return gc.isenabled(), gc.get_freeze_count()
+
+
+def test_a_worker_imports_with_the_collector_paused_then_frozen():
+    import gc
+
+    from onebyone.tools.grading import collector_paused, pool, sandbox
+
+    before = gc.get_freeze_count()  # what the forked worker inherits frozen
+    engine = pool.LocalPool(1, dict, sandbox.Limits(), [])
+    try:
+        enabled, frozen = engine.pool.submit(_collector_state).result()
+    finally:
+        engine.close()
+    assert enabled  # back on for the grading itself
+    assert frozen > before + 10_000  # its imports (IPython, nbformat, ...) are frozen
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a collector that was off stays off
+    finally:
+        gc.enable()

@@ -20,7 +20,7 @@ import sys
 import time
 
 from onebyone.tools import environment
-from onebyone.tools.grading import progress, records, result, sandbox, submissions
+from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
 
 ROOT = environment.course_root()
 
@@ -127,8 +127,9 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     try:
         if pending:
             engine = start_engine(scheduler, jobs, course, present, limits, hidden)
-        sources = sources_of(course, present)
-        _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
+        with collector_paused():  # mostly imports (nbgrader's ORM, nbconvert)
+            sources = sources_of(course, present)
+            _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
         bar = progress.Progress(len(found), stream)
         waiting = {id(job) for job in pending}
         for job in found:
@@ -159,7 +160,7 @@ def _ready_the_pages():
     """While the workers grade: import what the feedback pages and the class report are made
     with (Jinja2, matplotlib: about 0.7 s) and compile their templates, so that neither the
     first result nor the report at the end of the run waits for them."""
-    with contextlib.suppress(ImportError):  # then the page itself says what is missing
+    with contextlib.suppress(ImportError), collector_paused():  # ImportError: the page says it
         from onebyone.tools.grading import feedback, report
 
         feedback.warm_up()

@@ -27,7 +27,7 @@ import tempfile
 import threading
 import uuid
 
-from onebyone.tools.grading import result
+from onebyone.tools.grading import collector_paused, result
 
 _IDLE = []  # grader processes of this Dask worker waiting for work
 _LOCK = threading.Lock()
@@ -175,10 +175,11 @@ def grade(job, sources, limits, hidden, wanted):
 
 def _serve(fd):
     """The grader process: warm up, then grade each request until the worker closes the pipe."""
-    from onebyone.tools.grading import agent, batch, runner
-
     pipe = multiprocessing.connection.Connection(fd)
-    agent.warm_up()
+    with collector_paused():
+        from onebyone.tools.grading import agent, batch, runner
+
+        agent.warm_up()
     pipe.send("ready")
     loaded = {}
     while True:
@@ -187,8 +188,9 @@ def _serve(fd):
         except (EOFError, OSError):
             return
         if folder not in loaded:
-            loaded[folder] = batch.sources_of(pathlib.Path(folder))
-            runner.preload(loaded[folder])  # the assignments' own imports, once per folder
+            with collector_paused():  # the assignments' own imports, once per folder
+                loaded[folder] = batch.sources_of(pathlib.Path(folder))
+                runner.preload(loaded[folder])
         pipe.send(runner.grade_job(job, loaded[folder], limits, hidden))
 
 

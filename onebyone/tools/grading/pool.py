@@ -12,17 +12,18 @@ import multiprocessing
 import os
 from concurrent.futures.process import BrokenProcessPool
 
-from onebyone.tools.grading import result
+from onebyone.tools.grading import collector_paused, result
 
 _WORKER = {}  # what each worker process grades with (set by _start_worker)
 
 
 def _start_worker(load_sources, limits, hidden):
-    from onebyone.tools.grading import agent, runner
+    with collector_paused():
+        from onebyone.tools.grading import agent, runner
 
-    agent.warm_up()
-    sources = load_sources()
-    runner.preload(sources)
+        agent.warm_up()
+        sources = load_sources()
+        runner.preload(sources)
     _WORKER.update(sources=sources, limits=limits, hidden=hidden)
 
 
