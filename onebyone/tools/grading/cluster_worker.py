@@ -177,9 +177,9 @@ def _serve(fd):
     """The grader process: warm up, then grade each request until the worker closes the pipe."""
     pipe = multiprocessing.connection.Connection(fd)
     with collector_paused():
-        from onebyone.tools.grading import agent, batch, runner
+        from onebyone.tools.grading import batch, runner, sandbox
 
-        agent.warm_up()
+        sandbox.warm_up()
     pipe.send("ready")
     loaded = {}
     while True:

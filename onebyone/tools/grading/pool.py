@@ -19,9 +19,9 @@ _WORKER = {}  # what each worker process grades with (set by _start_worker)
 
 def _start_worker(load_sources, limits, hidden):
     with collector_paused():
-        from onebyone.tools.grading import agent, runner
+        from onebyone.tools.grading import runner, sandbox
 
-        agent.warm_up()
+        sandbox.warm_up()
         sources = load_sources()
         runner.preload(sources)
     _WORKER.update(sources=sources, limits=limits, hidden=hidden)
