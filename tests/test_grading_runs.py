@@ -77,6 +77,23 @@ def test_a_killed_run_resumes_without_losing_or_redoing_grades(tmp_path):
         assert float(row["score"]) == sum(expected.values()), row
 
 
+def test_no_more_workers_start_than_there_are_submissions(tmp_path, monkeypatch):
+    from onebyone.tools.grading import batch
+
+    started = []
+    real_start = batch.start_engine
+
+    def start_engine(scheduler, jobs, *rest):
+        started.append(jobs)
+        return real_start(scheduler, jobs, *rest)
+
+    monkeypatch.setattr(batch, "start_engine", start_engine)
+    small_class(tmp_path / "submitted", 1)
+    code = batch.grade(tmp_path / "submitted", tmp_path / "out", jobs=2)
+    assert code == 0
+    assert started == [1]
+
+
 def test_a_zip_is_unpacked_safely(tmp_path, capsys):
     honest = samples.dumps(samples.honest(A))
     archive = tmp_path / "class.zip"

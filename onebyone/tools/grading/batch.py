@@ -126,7 +126,9 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     engine = None
     try:
         if pending:
-            engine = start_engine(scheduler, jobs, course, present, limits, hidden)
+            # no more workers than submissions: an idle one would only compete for a core
+            engine = start_engine(scheduler, min(jobs, len(pending)), course, present, limits,
+                                  hidden)
         with collector_paused():  # mostly imports (nbgrader's ORM, nbconvert)
             sources = sources_of(course, present)
             _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
