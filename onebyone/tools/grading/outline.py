@@ -47,6 +47,7 @@ def _anchor(title):
     return make_id(title) or None
 
 
+@functools.cache  # read once per run, not once per feedback page (~10 ms each)
 def _site(root):
     try:
         return kit.site_address(root)
