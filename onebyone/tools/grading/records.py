@@ -10,7 +10,6 @@ the tables never hold duplicate rows.
 import csv
 import json
 import os
-import warnings
 
 from onebyone.tools.grading.result import Result
 
@@ -78,33 +77,10 @@ class Records:
         self.results[(result.student, result.assignment)] = result
 
     def _to_gradebook(self, result):
-        from nbgrader.api import MissingEntry
+        from onebyone.tools.grading.gradebook import record_scores
 
-        from onebyone.tools.grading.gradebook import lock_for_writing
-
-        student, assignment = result.student, result.assignment
-        # another grader of a shared gradebook may add the same student at this moment: look
-        # and add while holding the graders' lock (each commit of nbgrader's frees it)
-        lock_for_writing(self.gradebook.db)
-        try:
-            submission = self.gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            try:
-                self.gradebook.find_student(student)
-            except MissingEntry:
-                self.gradebook.add_student(student)
-                lock_for_writing(self.gradebook.db)
-            try:
-                submission = self.gradebook.find_submission(assignment, student)
-            except MissingEntry:
-                with warnings.catch_warnings():  # nbgrader's add_submission warns (autoflush)
-                    warnings.simplefilter("ignore")
-                    submission = self.gradebook.add_submission(assignment, student)
-        grades = {grade.cell.name: grade for notebook in submission.notebooks
-                  for grade in notebook.grades}
-        for item in result.items:
-            grades[item.grade_id].auto_score = item.score
-        self.gradebook.db.commit()
+        record_scores(self.gradebook.db, result.assignment, result.student,
+                      {item.grade_id: item.score for item in result.items})
 
     def write_tables(self, jobs):
         """grades.csv and items.csv for the submissions of this run, sorted."""
