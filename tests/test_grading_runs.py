@@ -94,6 +94,23 @@ def test_no_more_workers_start_than_there_are_submissions(tmp_path, monkeypatch)
     assert started == [1]
 
 
+def test_no_module_of_the_folder_the_grader_runs_in_is_imported(tmp_path):
+    """Two workers start from a fork server, a new interpreter run with `-c`, which would put the
+    current folder first on its import path: here, a folder with look-alike modules."""
+    small_class(tmp_path / "submitted", 2)
+    here, marker = tmp_path / "here", tmp_path / "imported"
+    here.mkdir()
+    for module in ("onebyone", "numpy", "torch", "IPython"):
+        (here / f"{module}.py").write_text(f"open({str(marker)!r}, 'a').write({module!r})\n"
+                                           "raise ImportError('not the real one')\n")
+    done = subprocess.run(
+        [environment.env_bin() / "onebyone", "grade", tmp_path / "submitted", "--out",
+         tmp_path / "out", "--jobs", "2"],
+        cwd=here, env=environment.with_env_bin(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists(), f"imported from the current folder: {marker.read_text()}"
+
+
 def test_a_zip_is_unpacked_safely(tmp_path, capsys):
     honest = samples.dumps(samples.honest(A))
     archive = tmp_path / "class.zip"
