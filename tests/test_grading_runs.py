@@ -77,6 +77,38 @@ def test_a_killed_run_resumes_without_losing_or_redoing_grades(tmp_path):
         assert float(row["score"]) == sum(expected.values()), row
 
 
+def test_ctrl_c_stops_a_run_in_one_line_and_loses_nothing(tmp_path):
+    folder, out = tmp_path / "submitted", tmp_path / "out"
+    notebooks = small_class(folder, 8)
+    command = [environment.env_bin() / "onebyone", "grade", folder, "--out", out, "--jobs", "2"]
+    env = environment.with_env_bin()
+    # as in a terminal: Ctrl-C reaches the whole group, workers too, with SIGINT not ignored
+    # (a test run in the background inherits it ignored)
+    interruptible = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                     "os.execv(sys.argv[1], sys.argv[1:])")
+    run = subprocess.Popen([sys.executable, "-c", interruptible, *map(str, command)], env=env,
+                           start_new_session=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and run.poll() is None:
+        if (out / "journal.jsonl").exists() and journal_entries(out):
+            break
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGINT)
+    stderr = run.communicate(timeout=60)[1]
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("onebyone grade: interrupted.")
+    recorded = journal_entries(out)
+    assert 1 <= len(recorded) < len(notebooks), "the run was not stopped midway"
+
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(recorded)} unchanged" in done.stderr
+    assert sorted(r["student_id"] for r in samples.read_csv(out / "grades.csv")) == \
+        sorted(notebooks)
+
+
 def test_no_more_workers_start_than_there_are_submissions(tmp_path, monkeypatch):
     from onebyone.tools.grading import batch
 
