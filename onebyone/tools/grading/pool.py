@@ -29,10 +29,12 @@ _ZYGOTE = "onebyone.tools.grading.zygote"
 
 
 def _start_worker(load_sources, limits, hidden):
-    from onebyone.tools.grading import runner, zygote
+    from onebyone.tools.grading import zygote
 
-    zygote.warm()  # done already in a worker forked from the warm fork server
+    zygote.warm()  # before any other import; done already in a worker of the warm fork server
     with collector_paused():
+        from onebyone.tools.grading import runner
+
         sources = load_sources()
         runner.preload(sources)
     _WORKER.update(sources=sources, limits=limits, hidden=hidden)
