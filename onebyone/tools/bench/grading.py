@@ -28,6 +28,7 @@ from onebyone.tools.grading import batch
 TITLE = "Grading a class with onebyone grade (medians, seconds)"
 CLASS_SIZE = 40
 FIXED_REPEATS = 9  # runs of the floor and of the fixed cost (each a few seconds)
+CLASS_REPEATS = 5  # turns of --jobs 1 and --jobs 2 on the class (their ratio is a target)
 MOOC_SUBMISSIONS = 50_000
 MOOC_CORES = (10, 100, 1000)
 BIN = environment.env_bin()
@@ -158,7 +159,7 @@ def run(repeats=3, nbgrader_repeats=1):
         fixed = statistics.median(g for _, g in turns)
         # --jobs 1 and --jobs 2 in turns too: their ratio is what the table is for
         turns = [{jobs: onebyone_run(folder, work, "--jobs", str(jobs)) for jobs in (1, 2)}
-                 for _ in range(repeats)]
+                 for _ in range(max(repeats, CLASS_REPEATS))]
         runs = {f"--jobs {jobs}": _medians([turn[jobs] for turn in turns]) for jobs in (1, 2)}
         with cluster.LocalCluster(work / "dask", workers=2) as dask:
             runs["--scheduler (local Dask cluster, 2 workers x 1 thread)"] = _median_run(
