@@ -1,6 +1,7 @@
 """`onebyone grade` as a run: killed midway and restarted, fed a zip, given tight limits."""
 
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -107,6 +108,49 @@ def test_ctrl_c_stops_a_run_in_one_line_and_loses_nothing(tmp_path):
     assert f"{len(recorded)} unchanged" in done.stderr
     assert sorted(r["student_id"] for r in samples.read_csv(out / "grades.csv")) == \
         sorted(notebooks)
+
+
+def workers_of_the_fork_server():
+    """The pids of the processes the fork server (a child of this process) forked."""
+    parents = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = (parent, command)
+    servers = {pid for pid, (parent, command) in parents.items()
+               if parent == os.getpid() and b"forkserver" in command}
+    return [pid for pid, (parent, _) in parents.items() if parent in servers]
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(tmp_path, monkeypatch):
+    from onebyone.tools.grading import batch, pool, records
+
+    notebooks = small_class(tmp_path / "submitted", 6)
+    killed, starts = [], []
+    real_record, real_start = records.Records.record, pool.LocalPool._start
+
+    def record(self, result, known):  # after the first result, one worker dies
+        real_record(self, result, known)
+        if not killed:
+            killed.append(workers_of_the_fork_server()[0])
+            os.kill(killed[0], signal.SIGKILL)
+
+    def start(self):
+        starts.append(self.jobs)
+        real_start(self)
+
+    monkeypatch.setattr(records.Records, "record", record)
+    monkeypatch.setattr(pool.LocalPool, "_start", start)
+    code = batch.grade(tmp_path / "submitted", tmp_path / "out", jobs=2)
+    assert killed and code == 0
+    assert starts == [2, 2]  # the first pool, and the one the unfinished submissions went to
+    rows = samples.read_csv(tmp_path / "out" / "grades.csv")
+    assert sorted(r["student_id"] for r in rows) == sorted(notebooks)
+    assert {r["status"] for r in rows} == {"graded"}
+    assert sorted(s for s, _ in journal_entries(tmp_path / "out")) == sorted(notebooks)
 
 
 def test_no_more_workers_start_than_there_are_submissions(tmp_path, monkeypatch):
