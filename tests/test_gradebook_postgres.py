@@ -190,24 +190,32 @@ def test_recorded_grades_are_the_ones_nbgraders_autograde_records(backend, tmp_p
     for db_url in (ours, theirs):
         gradebook.prepare(db_url, sources)
     tests = {t.grade_id: t.points for t in sources[A].tests()}
-    failing = set(sorted(tests)[::2])
-    with Gradebook(ours) as book:  # a first run, then a regrade after a grader's manual score
-        gradebook.record_scores(book.db, A, "s1", {
-            name: 0.0 if name in failing else points for name, points in tests.items()})
-    autograded_by_nbgrader(theirs, "s1", failing)
-    assert recorded(ours, "s1") == recorded(theirs, "s1")
+
+    def scores(failing):
+        return {name: 0.0 if name in failing else points for name, points in tests.items()}
+
+    # a first run: two submissions recorded together
+    failing = {"s1": set(sorted(tests)[::2]), "s2": set(tests)}
+    with Gradebook(ours) as book:
+        gradebook.record_scores(book.db, [(A, s, scores(failing[s])) for s in ("s1", "s2")])
+    for student in ("s1", "s2"):
+        autograded_by_nbgrader(theirs, student, failing[student])
+        assert recorded(ours, student) == recorded(theirs, student)
     assert any(score == 0.0 for score, *_ in recorded(ours, "s1")[0].values())
 
+    # a regrade after a grader's manual score, recorded together with a new submission
     manual = sorted(tests)[1]
     for db_url in (ours, theirs):
         with Gradebook(db_url) as book:
             book.find_grade(manual, A, A, "s1").manual_score = 0.5
             book.db.commit()
     with Gradebook(ours) as book:
-        gradebook.record_scores(book.db, A, "s1", dict(tests))
-    autograded_by_nbgrader(theirs, "s1", set())
-    assert recorded(ours, "s1") == recorded(theirs, "s1")
+        gradebook.record_scores(book.db, [(A, "s1", scores(set())), (A, "s3", scores(set()))])
+    for student in ("s1", "s3"):
+        autograded_by_nbgrader(theirs, student, set())
+        assert recorded(ours, student) == recorded(theirs, student)
     assert recorded(ours, "s1")[0][manual][3]  # a manual score: needs a look again
+    assert not recorded(ours, "s3")[0][manual][3]
 
 
 def grade_command(folder, out, db_url, *more):

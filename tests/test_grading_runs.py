@@ -132,8 +132,8 @@ def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(tmp_path, monke
     killed, starts = [], []
     real_record, real_start = records.Records.record, pool.LocalPool._start
 
-    def record(self, result, known):  # after the first result, one worker dies
-        real_record(self, result, known)
+    def record(self, results):  # after the first results, one worker dies
+        real_record(self, results)
         if not killed:
             killed.append(workers_of_the_fork_server()[0])
             os.kill(killed[0], signal.SIGKILL)
@@ -278,7 +278,7 @@ def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
     results, readied = [], []
     engine = pool.LocalPool(1, dict, sandbox.Limits(), [])
     try:
-        engine.grade(jobs, {}, results.append, meanwhile=lambda: readied.append(len(results)))
+        engine.grade(jobs, {}, results.extend, meanwhile=lambda: readied.append(len(results)))
     finally:
         engine.close()
     assert readied == [0]  # once, with every submission handed out and none recorded yet

@@ -1,6 +1,6 @@
 """Grading a class with `onebyone grade`: the fixed cost of a run, a class of 40 with --jobs 1
-and --jobs 2, the same class on a local Dask cluster of two workers, and, on paper from the
-measured cost per submission, a MOOC-sized run on many worker cores.
+and --jobs 2, the same class on a local Dask cluster of two workers, the main process storing
+results, and, on paper from these measured costs, a MOOC-sized run on many worker cores.
 
 The class: the assignments of solutions/ in turn, 40 submissions, four in five honest (the
 instructor's solutions in the released notebook), one in five with one function left as the
@@ -9,6 +9,7 @@ output folder; times are medians of several runs. Plain `nbgrader autograde` on 
 takes minutes: set ONEBYONE_BENCH_NBGRADER=1 to measure it too.
 """
 
+import json
 import os
 import pathlib
 import re
@@ -30,6 +31,7 @@ CLASS_SIZE = 40
 FIXED_REPEATS = 9  # runs of the floor and of the fixed cost (each a few seconds)
 CLASS_REPEATS = 5  # turns of --jobs 1 and --jobs 2 on the class (their ratio is a target)
 MOOC_SUBMISSIONS = 50_000
+STORED_COPIES = 2_000  # results stored to measure the main process, the only writer
 MOOC_CORES = (10, 100, 1000)
 BIN = environment.env_bin()
 ROOT = batch.ROOT
@@ -137,6 +139,33 @@ def _median_run(folder, work, repeats, *options):
     return _medians([onebyone_run(folder, work, *options) for _ in range(repeats)])
 
 
+def storing_seconds(journal, work, copies=STORED_COPIES, repeats=3):
+    """Seconds the main process takes to store one result (gradebook, feedback page, journal),
+    handed over in batches as an engine does when results arrive faster than they are stored:
+    the median of `repeats` runs over `copies` of the results in `journal`, as new students."""
+    from onebyone.tools.grading import feedback, records, result
+
+    lines = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    results = [result.Result.from_json({**lines[i % len(lines)], "student": f"copy{i:05d}"})
+               for i in range(copies)]
+    sources = batch.sources_of(ROOT)
+    feedback.warm_up()
+
+    def once():
+        out = pathlib.Path(tempfile.mkdtemp(dir=work))
+        book = records.Records(out)
+        try:
+            book.open_gradebook(f"sqlite:///{out / 'gradebook.db'}", sources)
+            start = time.perf_counter()
+            for first in range(0, copies, batch.RECORDED_TOGETHER):
+                book.record(results[first:first + batch.RECORDED_TOGETHER])
+            return (time.perf_counter() - start) / copies
+        finally:
+            book.close()
+
+    return statistics.median(once() for _ in range(repeats))
+
+
 def _clock(seconds):
     hours, rest = divmod(int(round(seconds)), 3600)
     return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
@@ -186,11 +215,19 @@ def run(repeats=3, nbgrader_repeats=1):
             rows.append({**blank, "what": f"plain nbgrader autograde, class of {count}",
                          "whole run s": f"{plain:.1f}", "s per submission": f"{plain / count:.3f}",
                          "whole run vs --jobs 1": f"{one_job[0] / plain:.2f}x"})
+        stored = storing_seconds(next(work.glob("*/journal.jsonl")), work)
+        rows.append({**blank, "what": f"the main process storing results ({STORED_COPIES:,} "
+                                      "results of the class, as new students)",
+                     "s per submission": f"{stored:.4f}"})
         per_core = one_job[1] / count  # one worker core's seconds per submission
         for cores in MOOC_CORES:
-            seconds = fixed + MOOC_SUBMISSIONS * per_core / cores
+            # the workers grade while the main process stores: the slower of the two sets the pace
+            grading, storing = MOOC_SUBMISSIONS * per_core / cores, MOOC_SUBMISSIONS * stored
+            seconds = fixed + max(grading, storing)
+            bound = "grading" if grading >= storing else "storing in the main process"
             rows.append({**blank, "what": f"on paper: {MOOC_SUBMISSIONS:,} submissions on "
-                                          f"{cores:,} worker cores ({per_core:.3f} s each)",
+                                          f"{cores:,} worker cores ({per_core:.3f} s each; "
+                                          f"bound by {bound})",
                          "whole run s": f"{seconds:.0f}", "grading phase s": _clock(seconds)})
         rows.append({**blank, "what": f"machine: {os.cpu_count()} cores, load average "
                                       f"{load_before:.1f} before, {load_after:.1f} after"})

@@ -23,6 +23,7 @@ from onebyone.tools import environment
 from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
 
 ROOT = environment.course_root()
+RECORDED_TOGETHER = 500  # results stored in one transaction at most (bounds its SQL lists)
 
 
 class CannotGrade(Exception):
@@ -138,13 +139,15 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
             if id(job) not in waiting:
                 bar.update(book.earlier(job), reused=True)
 
-        def on_result(graded):
-            book.record(graded, graded.assignment in sources)
-            bar.update(graded)
+        def on_results(graded):
+            for chunk in range(0, len(graded), RECORDED_TOGETHER):
+                book.record(graded[chunk:chunk + RECORDED_TOGETHER])
+            for each in graded:
+                bar.update(each)
 
         start = time.monotonic()  # the grading phase: what the engine spreads over its workers
         if pending:
-            engine.grade(pending, sources, on_result, meanwhile=_ready_the_pages)
+            engine.grade(pending, sources, on_results, meanwhile=_ready_the_pages)
         book.write_tables(found)
     finally:
         if engine is not None:

@@ -110,14 +110,13 @@ class DaskEngine:
                                   self.hidden, self.fingerprint, pure=False,
                                   key=name)
 
-    def grade(self, pending, sources, on_result, meanwhile=None):
-        """Grade `pending` on the cluster; call on_result(result) here for each (student,
-        assignment) once, and meanwhile() once, when the first tasks are out. At most a few
-        tasks per worker thread are out at a time, so the notebooks in transit stay few
-        whatever the class's size."""
+    def grade(self, pending, sources, on_results, meanwhile=None):
+        """Grade `pending` on the cluster; call on_results([result, ...]) here with the results
+        that are in (all those that arrived meanwhile, together; each (student, assignment)
+        once), and meanwhile() once, when the first tasks are out. At most a few tasks per
+        worker thread are out at a time, so the notebooks in transit stay few whatever the
+        class's size."""
         from distributed import as_completed
-        from distributed.client import FutureCancelledError
-        from distributed.scheduler import KilledWorker
 
         run, queue = uuid.uuid4().hex[:8], list(enumerate(pending))[::-1]
         window = max(16, 4 * self.threads)
@@ -134,24 +133,36 @@ class DaskEngine:
             submit_next()
         if meanwhile is not None:
             meanwhile()
-        for future in running:
-            job = jobs.pop(future.key)
-            if queue:
-                submit_next()
-            try:
-                graded = future.result()
-            except cluster_worker.WrongVersion as error:
-                raise ClusterError(str(error)) from None
-            except (KilledWorker, FutureCancelledError) as error:
-                graded = _lost(job, sources, f"the cluster lost every worker that took this "
-                                             f"submission ({type(error).__name__})")
-            except Exception as error:  # a fault of the grader, reported on this row only
-                graded = _lost(job, sources, f"{type(error).__name__}: {error}"[:500])
-            finally:
-                future.release()
-            if (graded.student, graded.assignment) not in done:
-                done.add((graded.student, graded.assignment))
-                on_result(graded)
+        for arrived in running.batches():
+            graded = []
+            for future in arrived:
+                job = jobs.pop(future.key)
+                if queue:
+                    submit_next()
+                one = self._result(future, job, sources)
+                if (one.student, one.assignment) not in done:
+                    done.add((one.student, one.assignment))
+                    graded.append(one)
+            if graded:
+                on_results(graded)
+
+    @staticmethod
+    def _result(future, job, sources):
+        """The task's result.Result, or a grader error saying what went wrong."""
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return future.result()
+        except cluster_worker.WrongVersion as error:
+            raise ClusterError(str(error)) from None
+        except (KilledWorker, FutureCancelledError) as error:
+            return _lost(job, sources, f"the cluster lost every worker that took this "
+                                       f"submission ({type(error).__name__})")
+        except Exception as error:  # a fault of the grader, reported on this row only
+            return _lost(job, sources, f"{type(error).__name__}: {error}"[:500])
+        finally:
+            future.release()
 
     def close(self):
         self.client.close()

@@ -91,11 +91,12 @@ class LocalPool:
             self.starting = None
         return self.pool
 
-    def grade(self, pending, sources, on_result, meanwhile=None):
-        """Grade `pending`; call on_result(result) here, in the main process, for each, and
-        meanwhile() once, when every submission has been handed out. If a worker dies (it
-        should not: student code runs in its own child), the unfinished ones are retried once
-        in a new pool, then recorded as a grader error."""
+    def grade(self, pending, sources, on_results, meanwhile=None):
+        """Grade `pending`; call on_results([result, ...]) here, in the main process, with the
+        results that are in (all those that arrived meanwhile, together), and meanwhile() once,
+        when every submission has been handed out. If a worker dies (it should not: student
+        code runs in its own child), the unfinished ones are retried once in a new pool, then
+        recorded as a grader error."""
         attempts = {id(job): 0 for job in pending}
         while pending:
             retry = []
@@ -104,16 +105,23 @@ class LocalPool:
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
-            for future in concurrent.futures.as_completed(futures):
-                job = futures[future]
-                try:
-                    on_result(future.result())
-                except BrokenProcessPool:
-                    attempts[id(job)] += 1
-                    if attempts[id(job)] < 2:
-                        retry.append(job)
-                    else:
-                        on_result(_worker_died(job, sources))
+            waiting = set(futures)
+            while waiting:
+                done, waiting = concurrent.futures.wait(
+                    waiting, return_when=concurrent.futures.FIRST_COMPLETED)
+                graded = []
+                for future in done:
+                    job = futures[future]
+                    try:
+                        graded.append(future.result())
+                    except BrokenProcessPool:
+                        attempts[id(job)] += 1
+                        if attempts[id(job)] < 2:
+                            retry.append(job)
+                        else:
+                            graded.append(_worker_died(job, sources))
+                if graded:
+                    on_results(graded)
             pending = retry
             if retry:
                 self.pool.shutdown(wait=True)

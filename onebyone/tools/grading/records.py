@@ -58,29 +58,29 @@ class Records:
         result = self.results.get((job["student"], job["assignment"]))
         return result if result is not None and result.key == job["key"] else None
 
-    def record(self, result, known_assignment):
-        """Store one result everywhere, gradebook first, journal last (the journal line is what
-        marks it done)."""
-        if known_assignment:
-            self._to_gradebook(result)
-        folder = self.out / "feedback" / result.student / result.assignment
-        folder.mkdir(parents=True, exist_ok=True)
+    def record(self, results):
+        """Store results everywhere: the gradebook first (one transaction for all of them), then
+        each feedback page, the journal last (its lines mark them done; one disk sync for all).
+        An engine hands over together the results that arrived while the last ones were stored,
+        so a main process that falls behind many workers catches up."""
         # imported here, not at the top: batch.py reads the journal before it starts the engine,
         # and the engine's workers are forked before the main process imports anything heavy
-        from onebyone.tools.grading import feedback
+        from onebyone.tools.grading import feedback, gradebook
 
-        page = feedback.page(result, self.sources.get(result.assignment))
-        (folder / f"{result.assignment}.html").write_text(page, encoding="utf-8")
-        self.journal.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
+        gradebook.record_scores(self.gradebook.db, [
+            (r.assignment, r.student, {item.grade_id: item.score for item in r.items})
+            for r in results if r.assignment in self.sources])
+        for result in results:
+            folder = self.out / "feedback" / result.student / result.assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            page = feedback.page(result, self.sources.get(result.assignment))
+            (folder / f"{result.assignment}.html").write_text(page, encoding="utf-8")
+        for result in results:
+            self.journal.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
         self.journal.flush()
         os.fsync(self.journal.fileno())
-        self.results[(result.student, result.assignment)] = result
-
-    def _to_gradebook(self, result):
-        from onebyone.tools.grading.gradebook import record_scores
-
-        record_scores(self.gradebook.db, result.assignment, result.student,
-                      {item.grade_id: item.score for item in result.items})
+        for result in results:
+            self.results[(result.student, result.assignment)] = result
 
     def write_tables(self, jobs):
         """grades.csv and items.csv for the submissions of this run, sorted."""
