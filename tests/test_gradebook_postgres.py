@@ -218,6 +218,32 @@ def test_recorded_grades_are_the_ones_nbgraders_autograde_records(backend, tmp_p
     assert not recorded(ours, "s3")[0][manual][3]
 
 
+def test_scores_are_recorded_for_an_assignment_without_tests(tmp_path):
+    course = tmp_path / "course"
+    samples.copy_course(course, [A])
+    source = course / "solutions" / A / f"{A}.ipynb"
+    notebook = nbformat.read(source, 4)
+    notebook.cells = [c for c in notebook.cells if not c.metadata.get("nbgrader", {}).get("grade")]
+    nbformat.write(notebook, source)
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    gradebook.prepare(db_url, batch.sources_of(course, [A]))
+    with Gradebook(db_url) as book:
+        gradebook.record_scores(book.db, [(A, "s1", {})])
+        assert book.find_submission(A, "s1").notebooks[0].grades == []
+
+
+def test_a_score_without_its_cell_or_a_failing_database_stops_in_one_line(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    gradebook.prepare(db_url, batch.sources_of(samples.ROOT, [A]))
+    with Gradebook(db_url) as book:
+        with pytest.raises(gradebook.GradebookError, match="no test cell 'not-a-test'"):
+            gradebook.record(book, [(A, "s1", {"not-a-test": 1.0})])
+        book.db.rollback()
+        book.db.execute(sqlalchemy.text("DROP TABLE grade"))
+        with pytest.raises(gradebook.GradebookError, match="failed while recording results"):
+            gradebook.record(book, [(A, "s2", {})])
+
+
 def grade_command(folder, out, db_url, *more):
     return [sys.executable, "-m", "onebyone.tools.cli", "grade", str(folder), "--out", str(out),
             "--db-url", db_url, "--jobs", "1", *more]

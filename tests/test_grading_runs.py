@@ -78,7 +78,8 @@ def test_a_killed_run_resumes_without_losing_or_redoing_grades(tmp_path):
         assert float(row["score"]) == sum(expected.values()), row
 
 
-def test_ctrl_c_stops_a_run_in_one_line_and_loses_nothing(tmp_path):
+@pytest.mark.parametrize("when", ["while the workers warm up", "while they grade"])
+def test_ctrl_c_stops_a_run_in_one_line_and_loses_nothing(tmp_path, when):
     folder, out = tmp_path / "submitted", tmp_path / "out"
     notebooks = small_class(folder, 8)
     command = [environment.env_bin() / "onebyone", "grade", folder, "--out", out, "--jobs", "2"]
@@ -90,7 +91,7 @@ def test_ctrl_c_stops_a_run_in_one_line_and_loses_nothing(tmp_path):
     run = subprocess.Popen([sys.executable, "-c", interruptible, *map(str, command)], env=env,
                            start_new_session=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + (0.6 if when.endswith("warm up") else 240)
     while time.monotonic() < deadline and run.poll() is None:
         if (out / "journal.jsonl").exists() and journal_entries(out):
             break
@@ -100,8 +101,10 @@ def test_ctrl_c_stops_a_run_in_one_line_and_loses_nothing(tmp_path):
     assert run.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("onebyone grade: interrupted.")
-    recorded = journal_entries(out)
-    assert 1 <= len(recorded) < len(notebooks), "the run was not stopped midway"
+    recorded = journal_entries(out) if (out / "journal.jsonl").exists() else []
+    assert len(recorded) < len(notebooks), "the run was not stopped midway"
+    if when.endswith("grade"):
+        assert recorded
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -125,6 +128,7 @@ def workers_of_the_fork_server():
     return [pid for pid, (parent, _) in parents.items() if parent in servers]
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="two workers use the fork server from 3.11")
 def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(tmp_path, monkeypatch):
     from onebyone.tools.grading import batch, pool, records
 
@@ -170,6 +174,7 @@ def test_no_more_workers_start_than_there_are_submissions(tmp_path, monkeypatch)
     assert started == [1]
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="two workers use the fork server from 3.11")
 def test_no_module_of_the_folder_the_grader_runs_in_is_imported(tmp_path):
     """Two workers start from a fork server, a new interpreter run with `-c`, which would put the
     current folder first on its import path: here, a folder with look-alike modules."""

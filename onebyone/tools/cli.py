@@ -66,7 +66,7 @@ def _grade(args):
                            scheduler=args.scheduler)
     except (submissions.BadSubmissions, batch.CannotGrade) as error:
         return _fail(f"grade: {error}")
-    except KeyboardInterrupt:  # Ctrl-C: each result is recorded whole or not at all
+    except KeyboardInterrupt:  # Ctrl-C: a result not in the journal yet is graded again
         print(f"\nonebyone grade: interrupted. The results recorded so far are kept (in "
               f"{args.out / 'journal.jsonl'} and the gradebook): run the same command again "
               "to grade the rest.", file=sys.stderr)

@@ -11,10 +11,12 @@ One idea per module:
 - static.py       the grader's own reading of the student's source (torch / onebyone use);
 - runner.py       grade one submission: run its plan, score each test cell;
 - records.py      gradebook, journal, feedback pages and CSV tables (main process only);
-- gradebook.py    the nbgrader gradebook made ready (tables, stamp, cells), safe to share;
+- gradebook.py    the nbgrader gradebook made ready (tables, stamp, cells), safe to share,
+                  and the scores written as nbgrader's autograde writes them;
 - feedback.py     the feedback page; progress.py the progress bar;
 - batch.py        the whole class: hands it to an engine, records the results, restartable;
 - pool.py         the local engine: worker processes on this machine (`--jobs`);
+- zygote.py       a worker's warm-up (imports), done once for all local workers;
 - cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker.
 """
 

@@ -67,10 +67,8 @@ def start_engine(scheduler, jobs, course, assignment_ids, limits, hidden):
     if scheduler:
         from onebyone.tools.grading import cluster
 
-        try:
-            return cluster.DaskEngine(scheduler, course, assignment_ids, limits, hidden)
-        except cluster.ClusterError as error:
-            raise CannotGrade(str(error)) from None
+        return _engine_step(lambda: cluster.DaskEngine(scheduler, course, assignment_ids, limits,
+                                                       hidden))
     from onebyone.tools.grading import pool
 
     return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits,
@@ -140,14 +138,16 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
                 bar.update(book.earlier(job), reused=True)
 
         def on_results(graded):
-            for chunk in range(0, len(graded), RECORDED_TOGETHER):
-                book.record(graded[chunk:chunk + RECORDED_TOGETHER])
+            for first in range(0, len(graded), RECORDED_TOGETHER):
+                chunk = graded[first:first + RECORDED_TOGETHER]
+                _gradebook_step(lambda _: book.record(chunk))  # noqa: B023  (called at once)
             for each in graded:
                 bar.update(each)
 
         start = time.monotonic()  # the grading phase: what the engine spreads over its workers
         if pending:
-            engine.grade(pending, sources, on_results, meanwhile=_ready_the_pages)
+            _engine_step(lambda: engine.grade(pending, sources, on_results,
+                                              meanwhile=_ready_the_pages))
         book.write_tables(found)
     finally:
         if engine is not None:
@@ -170,6 +170,17 @@ def _ready_the_pages():
 
         feedback.warm_up()
         report.warm_up()
+
+
+def _engine_step(step):
+    """step(), a Dask cluster's ClusterError told as CannotGrade."""
+    try:
+        return step()
+    except Exception as error:
+        cluster = sys.modules.get("onebyone.tools.grading.cluster")  # loaded for --scheduler
+        if cluster is not None and isinstance(error, cluster.ClusterError):
+            raise CannotGrade(str(error)) from None
+        raise
 
 
 def _gradebook_step(step):

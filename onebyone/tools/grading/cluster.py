@@ -135,16 +135,18 @@ class DaskEngine:
             meanwhile()
         for arrived in running.batches():
             graded = []
-            for future in arrived:
-                job = jobs.pop(future.key)
-                if queue:
-                    submit_next()
-                one = self._result(future, job, sources)
-                if (one.student, one.assignment) not in done:
-                    done.add((one.student, one.assignment))
-                    graded.append(one)
-            if graded:
-                on_results(graded)
+            try:
+                for future in arrived:
+                    job = jobs.pop(future.key)
+                    if queue:
+                        submit_next()
+                    one = self._result(future, job, sources)
+                    if (one.student, one.assignment) not in done:
+                        done.add((one.student, one.assignment))
+                        graded.append(one)
+            finally:  # a ClusterError ends the run: what came in before it is kept
+                if graded:
+                    on_results(graded)
 
     @staticmethod
     def _result(future, job, sources):

@@ -126,14 +126,26 @@ def lock_for_writing(session):
         session.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
 
 
+def record(book, submissions):
+    """record_scores in nbgrader's Gradebook `book`; a database error is a GradebookError."""
+    try:
+        record_scores(book.db, submissions)
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        book.db.rollback()
+        raise GradebookError(f"the gradebook {book.engine.url.render_as_string()} failed while "
+                             f"recording results: {_one_line(error)}") from None
+
+
 def record_scores(session, submissions):
     """Submissions with their autograder scores, [(assignment, student, {grade_id: points})], as
-    nbgrader's autograde leaves them: students and submissions added if missing (with the rows
-    of nbgrader's add_submission: a notebook per notebook of the assignment, a grade per grade or
-    task cell, a comment per solution or task cell), then each grade's auto_score and, by
-    nbgrader's SaveAutoGrades rule, needs_manual_grade (a cell with no score, or with a score
-    given by hand, needs a look). In one transaction, in SQL on nbgrader's own tables: its ORM
-    took about 8 ms a submission, and the main process records every result of the class."""
+    nbgrader's autograde leaves the test cells: students and submissions added if missing (with
+    the rows of nbgrader's add_submission: a notebook per notebook of the assignment, a grade per
+    grade or task cell, a comment per solution or task cell), then, in the notebook named after
+    the assignment, each grade's auto_score and, by nbgrader's SaveAutoGrades rule,
+    needs_manual_grade (a cell with no score, or with a score given by hand, needs a look). In
+    one transaction, in SQL on nbgrader's own tables: its ORM took about 8 ms a submission, and
+    the main process records every result of the class. Raises GradebookError if a score's cell
+    is not in the gradebook."""
     if not submissions:
         return
     lock_for_writing(session)  # held to the commit: a shared gradebook's graders take turns
@@ -153,15 +165,26 @@ def record_scores(session, submissions):
                           api.SubmittedNotebook.assignment_id)
         .join(api.BaseCell, api.Grade.cell_id == api.BaseCell.id)
         .join(api.SubmittedNotebook, api.Grade.notebook_id == api.SubmittedNotebook.id)
-        .where(api.SubmittedNotebook.assignment_id.in_(scores))).all()
-    column = tables["grade"].c
-    session.execute(
-        sqlalchemy.update(tables["grade"]).where(column.id == sqlalchemy.bindparam("grade"))
-        .values(auto_score=sqlalchemy.bindparam("auto"),
-                needs_manual_grade=sqlalchemy.bindparam("look")),
-        [{"grade": grade, "auto": scores[submission].get(name),
-          "look": manual is not None or scores[submission].get(name) is None}
-         for grade, manual, name, submission in grades])
+        .join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
+        .join(api.Assignment, api.Notebook.assignment_id == api.Assignment.id)
+        .where(api.SubmittedNotebook.assignment_id.in_(scores),
+               api.Notebook.name == api.Assignment.name)).all()
+    cells = {(submission, name) for _, _, name, submission in grades}
+    for assignment, student, marks in submissions:
+        missing = sorted(name for name in marks if (ids[(assignment, student)], name) not in cells)
+        if missing:
+            raise GradebookError(
+                f"the gradebook has no test cell {missing[0]!r} in {assignment!r} (changed "
+                "during the run?); grade into a new --out or another --db-url")
+    if grades:
+        column = tables["grade"].c
+        session.execute(
+            sqlalchemy.update(tables["grade"]).where(column.id == sqlalchemy.bindparam("grade"))
+            .values(auto_score=sqlalchemy.bindparam("auto"),
+                    needs_manual_grade=sqlalchemy.bindparam("look")),
+            [{"grade": grade, "auto": scores[submission].get(name),
+              "look": manual is not None or scores[submission].get(name) is None}
+             for grade, manual, name, submission in grades])
     session.commit()
 
 

@@ -16,9 +16,11 @@ How the workers start depends on their number:
 """
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import queue
 import sys
 from concurrent.futures.process import BrokenProcessPool
 
@@ -26,6 +28,7 @@ from onebyone.tools.grading import collector_paused, result
 
 _WORKER = {}  # what each worker process grades with (set by _start_worker)
 _ZYGOTE = "onebyone.tools.grading.zygote"
+SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"  # zygote.py takes PYTHONSAFEPATH away
 
 
 def _start_worker(load_sources, limits, hidden):
@@ -50,12 +53,23 @@ def _grade_in_worker(job):
     return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"], _WORKER["hidden"])
 
 
-def _worker_died(job, sources):
+def _grader_error(job, sources, note):
     source = sources.get(job["assignment"])
     return result.Result(job["student"], job["assignment"], job["key"],
-                         result.Status.GRADER_ERROR, items=[],
-                         notes=["the grading worker died twice on this submission"],
+                         result.Status.GRADER_ERROR, items=[], notes=[note],
                          max_score=source.max_score() if source else 0.0)
+
+
+def _batches(arrived, count):
+    """Lists of the `count` futures put in `arrived` as they finish: each list all those that
+    are in, waiting only when none is."""
+    while count:
+        done = [arrived.get()]
+        with contextlib.suppress(queue.Empty):
+            while True:
+                done.append(arrived.get_nowait())
+        count -= len(done)
+        yield done
 
 
 class LocalPool:
@@ -66,7 +80,8 @@ class LocalPool:
         self.jobs = jobs
         self.setup = (load_sources, limits, hidden)
         self.pool = None
-        if jobs < 2 or sys.version_info < (3, 11):  # before 3.11, no PYTHONSAFEPATH
+        # PYTHONSAFEPATH (below) is new in Python 3.11, and ignored by an interpreter run with -E
+        if jobs < 2 or sys.version_info < (3, 11) or sys.flags.ignore_environment:
             self.context = multiprocessing.get_context("fork")
             self.starting = None
             self._start()
@@ -100,15 +115,16 @@ class LocalPool:
         attempts = {id(job): 0 for job in pending}
         while pending:
             retry = []
-            futures = {self._started_pool().submit(_grade_in_worker, job): job
-                       for job in pending}
+            arrived = queue.SimpleQueue()  # futures as they finish (O(1) each, unlike wait())
+            futures = {}
+            for job in pending:
+                future = self._started_pool().submit(_grade_in_worker, job)
+                futures[future] = job
+                future.add_done_callback(arrived.put)
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
-            waiting = set(futures)
-            while waiting:
-                done, waiting = concurrent.futures.wait(
-                    waiting, return_when=concurrent.futures.FIRST_COMPLETED)
+            for done in _batches(arrived, len(futures)):
                 graded = []
                 for future in done:
                     job = futures[future]
@@ -119,39 +135,55 @@ class LocalPool:
                         if attempts[id(job)] < 2:
                             retry.append(job)
                         else:
-                            graded.append(_worker_died(job, sources))
+                            graded.append(_grader_error(job, sources, "the grading worker died "
+                                                                      "twice on this submission"))
+                    except Exception as error:  # a fault of the grader, on this row only
+                        graded.append(_grader_error(job, sources,
+                                                    f"{type(error).__name__}: {error}"[:500]))
                 if graded:
                     on_results(graded)
             pending = retry
             if retry:
                 self.pool.shutdown(wait=True)
+                if self.context.get_start_method() == "forkserver":
+                    _start_fork_server()  # again, should it have died too
                 self._start()
 
     def close(self):
         """Stop the workers without waiting for them to leave: they exit while the main process
         writes the report (~20 ms each, freeing torch's memory), and Python's exit waits for
-        them."""
+        them. A pool still starting is stopped once started, without holding up the caller."""
         if self.starting is not None:
-            concurrent.futures.wait([self.starting])
+            self.starting.add_done_callback(lambda _: self._stop())
+        else:
+            self._stop()
+
+    def _stop(self):
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _zygote_context():
-    """multiprocessing's fork server, started now, to import zygote.py before it forks any
-    worker. It is a new interpreter run with `-c`, which puts the current folder first on its
-    import path: wherever the grader is run from (a student's folder, say), a file there named
-    like a module it imports would run outside the sandbox. PYTHONSAFEPATH leaves it out."""
+    """multiprocessing's fork server, started now, set to import zygote.py before it forks any
+    worker."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([_ZYGOTE])
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
+    _start_fork_server()
+    return context
+
+
+def _start_fork_server():
+    """Start multiprocessing's fork server unless it runs. It is a new interpreter run with
+    `-c`, which puts the current folder first on its import path: wherever the grader is run
+    from (a student's folder, say), a file there named like a module it imports would run
+    outside the sandbox. PYTHONSAFEPATH leaves the folder out; zygote.py removes it again, so
+    workers and student processes see the environment the grader was given."""
+    if os.environ.get("PYTHONSAFEPATH"):  # set by the user: leave it as it is
+        multiprocessing.forkserver.ensure_running()
+        return
+    os.environ.update({"PYTHONSAFEPATH": "1", SAFE_PATH_SET_HERE: "1"})
     try:
         multiprocessing.forkserver.ensure_running()
     finally:
-        if before is None:
-            del os.environ["PYTHONSAFEPATH"]
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
-    return context
-
+        for name in ("PYTHONSAFEPATH", SAFE_PATH_SET_HERE):
+            os.environ.pop(name, None)

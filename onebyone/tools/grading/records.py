@@ -1,10 +1,12 @@
-"""Where results go, as soon as each is known: the nbgrader gradebook, an append-only journal
-and the feedback page; at the end, the two CSV tables. Only the main process writes here.
+"""Where results go, as soon as they arrive (those that arrive together, stored together): the
+nbgrader gradebook, an append-only journal and the feedback pages; at the end, the two CSV
+tables. Only the main process writes here.
 
 The journal (OUT/journal.jsonl, one JSON result per line, flushed and synced) is what makes a run
 restartable: a submission whose content key (its bytes, the source notebook, the limits) is
 already in the journal is not graded again. The last line for a (student, assignment) wins, so
-the tables never hold duplicate rows.
+the tables never hold duplicate rows. A run stopped after a gradebook commit but before the
+journal lines grades those submissions again, and the gradebook takes the new scores in place.
 """
 
 import csv
@@ -67,7 +69,7 @@ class Records:
         # and the engine's workers are forked before the main process imports anything heavy
         from onebyone.tools.grading import feedback, gradebook
 
-        gradebook.record_scores(self.gradebook.db, [
+        gradebook.record(self.gradebook, [
             (r.assignment, r.student, {item.grade_id: item.score for item in r.items})
             for r in results if r.assignment in self.sources])
         for result in results:
