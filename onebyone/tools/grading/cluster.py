@@ -159,22 +159,16 @@ class DaskEngine:
         except cluster_worker.WrongVersion as error:
             raise ClusterError(str(error)) from None
         except (KilledWorker, FutureCancelledError) as error:
-            return _lost(job, sources, f"the cluster lost every worker that took this "
-                                       f"submission ({type(error).__name__})")
+            note = ("the cluster lost every worker that took this submission "
+                    f"({type(error).__name__})")
         except Exception as error:  # a fault of the grader, reported on this row only
-            return _lost(job, sources, f"{type(error).__name__}: {error}"[:500])
+            note = f"{type(error).__name__}: {error}"[:500]
         finally:
             future.release()
+        return result.Result.grader_error(job, sources, note)
 
     def close(self):
         self.client.close()
-
-
-def _lost(job, sources, note):
-    source = sources.get(job["assignment"])
-    return result.Result(job["student"], job["assignment"], job["key"],
-                         result.Status.GRADER_ERROR, items=[], notes=[note],
-                         max_score=source.max_score() if source else 0.0)
 
 
 def _dask(*arguments):

@@ -53,13 +53,6 @@ def _grade_in_worker(job):
     return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"], _WORKER["hidden"])
 
 
-def _grader_error(job, sources, note):
-    source = sources.get(job["assignment"])
-    return result.Result(job["student"], job["assignment"], job["key"],
-                         result.Status.GRADER_ERROR, items=[], notes=[note],
-                         max_score=source.max_score() if source else 0.0)
-
-
 def _batches(arrived, count):
     """Lists of the `count` futures put in `arrived` as they finish: each list all those that
     are in, waiting only when none is."""
@@ -130,16 +123,16 @@ class LocalPool:
                     job = futures[future]
                     try:
                         graded.append(future.result())
+                        continue
                     except BrokenProcessPool:
                         attempts[id(job)] += 1
                         if attempts[id(job)] < 2:
                             retry.append(job)
-                        else:
-                            graded.append(_grader_error(job, sources, "the grading worker died "
-                                                                      "twice on this submission"))
+                            continue
+                        note = "the grading worker died twice on this submission"
                     except Exception as error:  # a fault of the grader, on this row only
-                        graded.append(_grader_error(job, sources,
-                                                    f"{type(error).__name__}: {error}"[:500]))
+                        note = f"{type(error).__name__}: {error}"[:500]
+                    graded.append(result.Result.grader_error(job, sources, note))
                 if graded:
                     on_results(graded)
             pending = retry

@@ -70,6 +70,13 @@ class Result:
         return document
 
     @classmethod
+    def grader_error(cls, job, sources, note):
+        """The result of a submission the grader failed on (its fault, not the student's)."""
+        source = sources.get(job["assignment"])
+        return cls(job["student"], job["assignment"], job["key"], Status.GRADER_ERROR,
+                   notes=[note], items=[], max_score=source.max_score() if source else 0.0)
+
+    @classmethod
     def from_json(cls, document):
         try:
             fields = {f.name for f in dataclasses.fields(cls)}
