@@ -32,6 +32,7 @@ FIXED_REPEATS = 9  # runs of the floor and of the fixed cost (each a few seconds
 CLASS_REPEATS = 5  # turns of --jobs 1 and --jobs 2 on the class (their ratio is a target)
 MOOC_SUBMISSIONS = 50_000
 STORED_COPIES = 2_000  # results stored to measure the main process, the only writer
+SIMILARITY_COPIES = 400  # solution cells compared (all pairs) to measure the class report's check
 MOOC_CORES = (10, 100, 1000)
 BIN = environment.env_bin()
 ROOT = batch.ROOT
@@ -166,6 +167,28 @@ def storing_seconds(journal, work, copies=STORED_COPIES, repeats=3):
     return statistics.median(once() for _ in range(repeats))
 
 
+def similarity_seconds(submissions, copies=SIMILARITY_COPIES, repeats=3):
+    """(seconds per pair, seconds for `submissions` spread evenly over the course's assignments)
+    of the class report's similarity check, which compares every pair of submissions within each
+    solution cell, at the end of a run: measured on `copies` variants of a real solution cell."""
+    from onebyone.tools.grading import similarity
+
+    solutions = {assignment: [c for c in nbformat.read(path, 4).cells if utils.is_solution(c)]
+                 for assignment, path in batch.source_files(ROOT).items()}
+    code = solution_code(next(iter(solutions.values()))[0])
+    codes = {f"copy{i}": f"{code}\nvariant = {i}\n" for i in range(copies)}
+
+    def once():
+        start = time.perf_counter()
+        similarity.similar_pairs(codes)
+        return (time.perf_counter() - start) / (copies * (copies - 1) / 2)
+
+    per_pair = statistics.median(once() for _ in range(repeats))
+    each = submissions / len(solutions)  # submissions per assignment
+    pairs = sum(len(cells) * each * (each - 1) / 2 for cells in solutions.values())
+    return per_pair, per_pair * pairs
+
+
 def _clock(seconds):
     hours, rest = divmod(int(round(seconds)), 3600)
     return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
@@ -219,15 +242,21 @@ def run(repeats=3, nbgrader_repeats=1):
         rows.append({**blank, "what": f"the main process storing results ({STORED_COPIES:,} "
                                       "results of the class, as new students)",
                      "s per submission": f"{stored:.4f}"})
+        per_pair, similar = similarity_seconds(MOOC_SUBMISSIONS)
+        rows.append({**blank, "what": f"the class report's similarity check, all pairs per "
+                                      f"solution cell ({per_pair * 1e6:.1f} us a pair): "
+                                      f"{MOOC_SUBMISSIONS:,} submissions, at the run's end",
+                     "whole run s": f"{similar:.0f}", "grading phase s": _clock(similar)})
         per_core = one_job[1] / count  # one worker core's seconds per submission
         for cores in MOOC_CORES:
-            # the workers grade while the main process stores: the slower of the two sets the pace
+            # the workers grade while the main process stores: the slower of the two sets the
+            # pace; the report's similarity check comes after
             grading, storing = MOOC_SUBMISSIONS * per_core / cores, MOOC_SUBMISSIONS * stored
-            seconds = fixed + max(grading, storing)
+            seconds = fixed + max(grading, storing) + similar
             bound = "grading" if grading >= storing else "storing in the main process"
             rows.append({**blank, "what": f"on paper: {MOOC_SUBMISSIONS:,} submissions on "
                                           f"{cores:,} worker cores ({per_core:.3f} s each; "
-                                          f"bound by {bound})",
+                                          f"bound by {bound}; with the similarity check)",
                          "whole run s": f"{seconds:.0f}", "grading phase s": _clock(seconds)})
         rows.append({**blank, "what": f"machine: {os.cpu_count()} cores, load average "
                                       f"{load_before:.1f} before, {load_after:.1f} after"})
