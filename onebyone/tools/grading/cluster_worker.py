@@ -176,10 +176,11 @@ def grade(job, sources, limits, hidden, wanted):
 def _serve(fd):
     """The grader process: warm up, then grade each request until the worker closes the pipe."""
     pipe = multiprocessing.connection.Connection(fd)
-    with collector_paused():
-        from onebyone.tools.grading import batch, runner, sandbox
+    from onebyone.tools.grading import zygote  # a local worker's warm-up, as it is imported
 
-        sandbox.warm_up()
+    zygote.warm()
+    from onebyone.tools.grading import batch, runner
+
     pipe.send("ready")
     loaded = {}
     while True:

@@ -1,5 +1,6 @@
-"""A grading worker's warm-up: numpy, torch, IPython and the grader imported, the sandbox's shell
-and libc handle made ready, all frozen (grading.collector_paused). Importing this module does it.
+"""A grading worker's warm-up (a local worker's, and a Dask worker's grader process's): numpy,
+torch, IPython and the grader imported, the sandbox's shell and libc handle made ready, all frozen
+(grading.collector_paused). Importing this module does it.
 
 With two or more local workers (pool.py), the fork server they are forked from imports this
 module once, before it forks any of them: each worker starts warm, and the imports are paid once
