@@ -23,7 +23,6 @@ from onebyone.tools import environment
 from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
 
 ROOT = environment.course_root()
-RECORDED_TOGETHER = 500  # results stored in one transaction at most (bounds its SQL lists)
 
 
 class CannotGrade(Exception):
@@ -138,9 +137,7 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
                 bar.update(book.earlier(job), reused=True)
 
         def on_results(graded):
-            for first in range(0, len(graded), RECORDED_TOGETHER):
-                chunk = graded[first:first + RECORDED_TOGETHER]
-                _gradebook_step(lambda _: book.record(chunk))  # noqa: B023  (called at once)
+            _gradebook_step(lambda _: book.record(graded))
             for each in graded:
                 bar.update(each)
 

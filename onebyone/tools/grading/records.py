@@ -17,6 +17,7 @@ from onebyone.tools.grading.result import Result
 
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
 ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score", "message"]
+RECORDED_TOGETHER = 500  # submissions per gradebook transaction at most (bounds its SQL lists)
 
 
 class Records:
@@ -61,17 +62,18 @@ class Records:
         return result if result is not None and result.key == job["key"] else None
 
     def record(self, results):
-        """Store results everywhere: the gradebook first (one transaction for all of them), then
-        each feedback page, the journal last (its lines mark them done; one disk sync for all).
+        """Store results everywhere: the gradebook first (a transaction per RECORDED_TOGETHER),
+        then each feedback page, the journal last (its lines mark them done; one disk sync).
         An engine hands over together the results that arrived while the last ones were stored,
         so a main process that falls behind many workers catches up."""
         # imported here, not at the top: batch.py reads the journal before it starts the engine,
         # and the engine's workers are forked before the main process imports anything heavy
         from onebyone.tools.grading import feedback, gradebook
 
-        gradebook.record(self.gradebook, [
-            (r.assignment, r.student, {item.grade_id: item.score for item in r.items})
-            for r in results if r.assignment in self.sources])
+        scored = [(r.assignment, r.student, {item.grade_id: item.score for item in r.items})
+                  for r in results if r.assignment in self.sources]
+        for first in range(0, len(scored), RECORDED_TOGETHER):
+            gradebook.record(self.gradebook, scored[first:first + RECORDED_TOGETHER])
         for result in results:
             folder = self.out / "feedback" / result.student / result.assignment
             folder.mkdir(parents=True, exist_ok=True)
