@@ -60,12 +60,14 @@ def course_config(course: pathlib.Path) -> Config:
     """The configuration nbgrader's commands see in `course`: the user's and system's
     nbgrader_config.py files, then the course folder's, as `NbGrader.initialize` loads them."""
     course = pathlib.Path(course).resolve()
-    app = NbGrader()
+    # nbgrader's commands log a config file that fails and go on without it; here that would
+    # drop the late policy in silence, so it stops the run instead
+    app = NbGrader(raise_config_file_errors=True)
     app.log.setLevel(logging.ERROR)  # nbgrader warns when no config file exists at all
     with _course_on_path(course), contextlib.chdir(course):
         try:
             app.initialize([], root=str(course))
-        except Exception as error:  # a config file that does not run: say which, in one line
+        except (Exception, SystemExit) as error:  # a config file that does not run: say which
             raise BadLatePolicy(f"{course / 'nbgrader_config.py'}: {error}".splitlines()[0]) \
                 from None
     return app.config
