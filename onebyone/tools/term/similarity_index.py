@@ -35,6 +35,7 @@ import ast
 import builtins
 import collections
 import dataclasses
+import functools
 import hashlib
 import io
 import itertools
@@ -107,9 +108,21 @@ def tokens(code: str) -> list[tuple[str, int]]:
     return found
 
 
+MASK = (1 << 64) - 1
+MIX = 0x9E3779B97F4A7C15  # an odd 64-bit constant: consecutive tokens' values spread apart
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _token_value(text):
+    """A token's 64-bit value: stable across processes (Python's own hash of a str is not)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
 def _hash(gram):
-    return int.from_bytes(hashlib.blake2b("\x1f".join(gram).encode(), digest_size=8).digest(),
-                          "big")
+    value = 0
+    for text in gram:
+        value = ((value ^ _token_value(text)) * MIX) & MASK
+    return value ^ (value >> 29)
 
 
 def kgram_hashes(code: str) -> tuple[list[int], list[int]]:
