@@ -262,3 +262,41 @@ def test_the_moodle_file_has_moodles_export_columns_and_every_student(run, tmp_p
                  g.student.email or "", f"{g.score:g}"] for g in grades]
     assert rows[1:] == expected
     assert not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.parametrize("platform", ["canvas", "moodle"])
+def test_a_platform_zip_and_a_roster_give_every_student_a_row(made, tmp_path, monkeypatch,
+                                                              platform):
+    """The term end to end on nbgrader's gradebook: a platform's zip in, the roster's whole
+    class out in that platform's import file (scores written through nbgrader's API here)."""
+    import zipfile
+
+    monkeypatch.setenv("PATH", environment.with_env_bin()["PATH"])
+    folder = tmp_path / "course"
+    shutil.copytree(made, folder)
+    released = (folder / "exercises" / A / f"{A}.ipynb").read_text(encoding="utf-8")
+    names = {"canvas": ["lovelaceada_1001_50001_one-by-one.ipynb",
+                        "byronbob_LATE_1002_50002_one-by-one.ipynb",
+                        "curiecy_1003_50003_one-by-one-1.ipynb"],
+             "moodle": ["Ada Lovelace_2001_assignsubmission_file_/one-by-one.ipynb",
+                        "Bob Byron_2002_assignsubmission_file_/one-by-one (1).ipynb",
+                        "Cy Curie_2003_assignsubmission_file_/homework.ipynb"]}[platform]
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as archive:
+        for name in names:
+            archive.writestr(name, released)
+    students = roster.read(folder / "roster.csv")
+    found = intake.read(tmp_path / "download.zip", tmp_path, students, assignment=A)
+    assert sorted(s.student for s in found.submissions) == ["ada", "bob", "cy"]
+    assert [s.student for s in found.submissions if s.late] == (
+        ["bob"] if platform == "canvas" else [])
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gb:
+        _grade(gb, found.submissions, 1.0)
+        grades = grades_out.class_grades(gb, students, [A])
+    write = {"canvas": grades_out.canvas_csv, "moodle": grades_out.moodle_csv}[platform]
+    rows = _read(write(tmp_path / f"{platform}-grades.csv", grades))
+    body = rows[2:] if platform == "canvas" else rows[1:]
+    assert len(body) == len(students)
+    scores = [float(r[-1]) for r in body]
+    full = grades[0].max_score
+    assert scores == [full, full, full, 0.0, 0.0]  # ada, bob, cy graded; dee, eve did not submit
+    assert [g.status for g in grades][3:] == [grades_out.NOT_SUBMITTED] * 2
