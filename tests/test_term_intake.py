@@ -3,6 +3,7 @@ nbgrader's own layout, matched to the roster; the class list read and imported a
 The cases are the issue's ("The interface, exactly"), verbatim."""
 
 import csv
+import dataclasses
 import datetime
 import pathlib
 import shutil
@@ -280,3 +281,33 @@ def test_a_spreadsheets_roster_reads_the_same(tmp_path, students):
     with open(path, "w", encoding="utf-8-sig", newline="") as out:
         csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows + [[""] * 5])
     assert roster.read(path) == students
+
+
+def test_the_submissions_laid_out_as_nbgraders_submitted_folder_read_back_the_same(tmp_path,
+                                                                                   students):
+    """Canvas and nbgrader (with times) in; nbgrader's submitted/ out; read back: the same."""
+    when = datetime.datetime(2026, 3, 2, 9, 30, 15, 250000)
+    (tmp_path / "in" / "dee" / A).mkdir(parents=True)
+    shutil.copy(RELEASED, tmp_path / "in" / "dee" / A / f"{A}.ipynb")
+    stamp = when.replace(tzinfo=datetime.timezone.utc).strftime(
+        Exchange.timestamp_format.default_value)
+    (tmp_path / "in" / "dee" / A / "timestamp.txt").write_text(stamp)
+    for name in CANVAS_FILES:
+        shutil.copy(RELEASED, tmp_path / "in" / name)
+    first = intake.read(tmp_path / "in", tmp_path, students, known=KNOWN)
+    assert len(first.submissions) == 4 and first.unmatched == []
+    assert intake.write_submitted(first.submissions, tmp_path / "submitted") == []
+    again = intake.read(tmp_path / "submitted", tmp_path, students, known=KNOWN)
+
+    def seen(found):
+        return sorted((s.student, s.assignment, s.submitted_at, s.notebook.read_bytes())
+                      for s in found.submissions)
+
+    assert seen(again) == seen(first)
+    assert {s.layout for s in again.submissions} == {"nbgrader"}
+    # a new download replacing a different notebook says so; the same one does not
+    changed = dataclasses.replace(first.submissions[0], notebook=tmp_path / "other.ipynb")
+    (tmp_path / "other.ipynb").write_text("{}")
+    assert intake.write_submitted([changed], tmp_path / "submitted") == [
+        f"{changed.student}/{A}"]
+    assert intake.write_submitted([changed], tmp_path / "submitted") == []

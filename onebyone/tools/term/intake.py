@@ -273,3 +273,31 @@ def read(source: pathlib.Path, work: pathlib.Path, roster: list[Student] | None 
     if not source.exists():
         raise CannotRead(f"{source}: no such file or folder")
     raise CannotRead(f"{source}: neither a folder nor a zip file")
+
+
+def write_submitted(submissions: list[Submission], target: pathlib.Path) -> list[str]:
+    """Lay the submissions out as nbgrader's `submitted/` folder (what `nbgrader zip_collect`
+    makes, and what `onebyone grade` and nbgrader's commands read):
+    `target/<student>/<assignment>/<assignment>.ipynb`, with `timestamp.txt` in nbgrader's
+    format when the time is known. Returns what replaced a different notebook already there."""
+    from nbgrader.exchange.abc.exchange import Exchange
+
+    stamp_format = Exchange.timestamp_format.default_value
+    replaced = []
+    for s in submissions:
+        folder = pathlib.Path(target) / s.student / s.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        notebook = folder / f"{s.assignment}.ipynb"
+        data = s.notebook.read_bytes()
+        if notebook.is_file() and notebook.read_bytes() != data:
+            replaced.append(f"{s.student}/{s.assignment}")
+        partial = notebook.with_name(notebook.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(notebook)
+        stamp = folder / "timestamp.txt"
+        if s.submitted_at is not None:
+            when = s.submitted_at.replace(tzinfo=datetime.timezone.utc)  # nbgrader's naive UTC
+            stamp.write_text(when.strftime(stamp_format), encoding="utf-8")
+        elif stamp.exists():
+            stamp.unlink()  # an older submission's time is not this one's
+    return replaced
