@@ -311,3 +311,15 @@ def test_the_submissions_laid_out_as_nbgraders_submitted_folder_read_back_the_sa
     assert intake.write_submitted([changed], tmp_path / "submitted") == [
         f"{changed.student}/{A}"]
     assert intake.write_submitted([changed], tmp_path / "submitted") == []
+
+
+def test_a_file_named_like_another_students_download_stays_its_senders(tmp_path, students):
+    """The platform's prefix names the sender; the student's own file name comes after it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(RELEASED, folder / "lovelaceada_1001_50001_byronbob_1002_50002_one-by-one.ipynb")
+    shutil.copy(RELEASED, folder / ("Cy Curie_2003_assignsubmission_file_"
+                                    "Bob Byron_2002_assignsubmission_file_one-by-one.ipynb"))
+    found = intake.read(folder, tmp_path, students, assignment=A)
+    assert sorted((s.student, s.layout) for s in found.submissions) == [
+        ("ada", "canvas"), ("cy", "moodle")]

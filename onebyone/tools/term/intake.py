@@ -32,8 +32,10 @@ from onebyone.tools.term.roster import Student
 
 CANVAS = re.compile(r"^(?P<login>[^_/]+)_(?:(?P<late>LATE)_)?(?P<user>\d+)_(?P<submission>\d+)_"
                     r"(?P<name>.+)$")
-MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_$")
-MOODLE_FILE = re.compile(r"^(?P<name>[^/]+)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_"
+# the platform's prefix comes first and the student's own file name after it: the patterns take
+# the first prefix (non-greedy), so a file named like another student's cannot pass as theirs
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_$")
+MOODLE_FILE = re.compile(r"^(?P<name>[^/]+?)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_"
                          r"(?P<file>.+)$")
 CANVAS_RENAME = re.compile(r"-\d+$")  # one-by-one-1.ipynb: a resubmitted file of the same name
 MOODLE_RENAME = re.compile(r" \(\d+\)$")  # one-by-one (1).ipynb: a browser's or Moodle's copy
