@@ -197,3 +197,18 @@ def test_the_honest_variants_are_python_and_differ():
         for key, code in codes.items():
             compile(code, key, "exec")  # every variant is code a student could hand in
         assert len(set(codes.values())) == len(codes)
+
+
+def test_the_collector_is_back_as_it_was_after_a_check():
+    import gc
+
+    assert gc.isenabled()
+    index.similar_pairs({"a": "x = 1", "b": "x = 2"})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with index.collector_paused():
+            pass
+        assert not gc.isenabled()  # it was off: it stays off
+    finally:
+        gc.enable()

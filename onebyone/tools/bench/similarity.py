@@ -144,10 +144,11 @@ def _indexed(codes, released):
     find the pairs. CPU time is what the growth is read from: on a shared machine the wall
     clock also counts the time other processes held the cores."""
     cpu, wall = time.process_time(), time.perf_counter()
-    index = similarity_index.Index(released)
-    for key, text in sorted(codes.items()):
-        index.add(key, text)
-    pairs = index.pairs()
+    with similarity_index.collector_paused():  # as similar_pairs does
+        index = similarity_index.Index(released)
+        for key, text in sorted(codes.items()):
+            index.add(key, text)
+        pairs = index.pairs()
     return time.process_time() - cpu, time.perf_counter() - wall, index, pairs
 
 

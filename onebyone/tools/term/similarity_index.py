@@ -34,8 +34,10 @@ It flags pairs for a person to read; it never changes a grade.
 import ast
 import builtins
 import collections
+import contextlib
 import dataclasses
 import functools
+import gc
 import hashlib
 import io
 import itertools
@@ -250,13 +252,28 @@ class Index:
         return sorted(found, key=lambda p: (-p.evidence, -p.score, p.first, p.second))
 
 
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector off while an index is built: it makes no cycles (dicts
+    and lists of numbers and strings), and the collector's passes over its millions of objects
+    cost more as the class grows (a fifth of the time at 16,000 submissions)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def similar_pairs(codes: dict, released: str = "", threshold: float = THRESHOLD,
                   common: int = COMMON) -> list[Pair]:
     """Flagged pairs among {student: code of one cell}, the strongest evidence first."""
-    index = Index(released, common)
-    for key, code in sorted(codes.items()):
-        index.add(key, code)
-    return index.pairs(threshold)
+    with collector_paused():
+        index = Index(released, common)
+        for key, code in sorted(codes.items()):
+            index.add(key, code)
+        return index.pairs(threshold)
 
 
 def groups_of(pairs: list[Pair], largest: int = COMMON, kin: float = KIN) -> list[list[Pair]]:
