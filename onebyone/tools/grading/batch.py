@@ -61,17 +61,15 @@ def _sqlite_file(db_url):
     return None
 
 
-def start_engine(scheduler, jobs, course, assignment_ids, limits, hidden):
+def start_engine(scheduler, jobs, course, assignment_ids, limits):
     """The engine that grades this run's submissions, started (its workers warming up)."""
     if scheduler:
         from onebyone.tools.grading import cluster
 
-        return _engine_step(lambda: cluster.DaskEngine(scheduler, course, assignment_ids, limits,
-                                                       hidden))
+        return _engine_step(lambda: cluster.DaskEngine(scheduler, course, assignment_ids, limits))
     from onebyone.tools.grading import pool
 
-    return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits,
-                          hidden)
+    return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits)
 
 
 def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=None,
@@ -85,6 +83,8 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     out = pathlib.Path(out).resolve()
     submitted = pathlib.Path(submitted).resolve()
     db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
+    if limits.fence and not scheduler and (problem := sandbox.problem()):
+        raise CannotGrade(f"cannot fence student code in: {problem}")
     files = source_files(course)
     unknown = sorted(set(assignment_ids or ()) - set(files))
     if unknown:
@@ -110,10 +110,6 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     source_bytes = {assignment: path.read_bytes() for assignment, path in files.items()}
     for job in found:
         job["key"] = _key(job, source_bytes, limits, code)
-    # hidden from student code: this course and the one the package comes from (their
-    # solutions), the output, the submissions (see sandbox.py for what stays visible)
-    hidden = [str(course.resolve()), str(environment.source_checkout() or course), str(out),
-              str(root), str(submitted), _sqlite_file(db_url)]
 
     book = records.Records(out)
     pending = [job for job in found if regrade or book.earlier(job) is None]
@@ -125,8 +121,7 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     try:
         if pending:
             # no more workers than submissions: an idle one would only compete for a core
-            engine = start_engine(scheduler, min(jobs, len(pending)), course, present, limits,
-                                  hidden)
+            engine = start_engine(scheduler, min(jobs, len(pending)), course, present, limits)
         with collector_paused():  # mostly imports (nbgrader's ORM, nbconvert)
             sources = sources_of(course, present)
             _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
@@ -151,7 +146,8 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
             engine.close()
         book.close()
     results = [book.results[(j["student"], j["assignment"])] for j in found]
-    _summary(results, len(pending), time.monotonic() - start, skipped, out, stream)
+    _summary(results, len(pending), time.monotonic() - start, skipped, out, stream,
+             limits.fence)
     from onebyone.tools.grading import report  # the class report, written at every run's end
 
     stream.write(f"Class report: {report.write(out, results, sources, found)}\n")
@@ -190,7 +186,7 @@ def _gradebook_step(step):
         raise CannotGrade(str(error)) from None
 
 
-def _summary(results, graded_now, seconds, skipped, out, stream):
+def _summary(results, graded_now, seconds, skipped, out, stream, fenced=True):
     """What happened, in a few lines: counts by status and every submission that needs a look."""
     def say(text=""):
         stream.write(text + "\n")
@@ -213,7 +209,7 @@ def _summary(results, graded_now, seconds, skipped, out, stream):
                 + (f" ({detail[:160]})" if detail else ""))
     for entry in skipped:
         say(f"  not unpacked: {entry}")
-    if not sandbox.can_isolate():
-        say("Note: not running as root, so student code ran as your own user, without the "
-            "namespaces that hide the course's files (see the instructor guide).")
+    if not fenced:
+        say("--no-fence: student code ran unfenced, as your own user: it could read and write "
+            "what you can (your course folders, solutions/ included). See the instructor guide.")
     say(f"Tables: {out / 'grades.csv'}, {out / 'items.csv'}; feedback in {out / 'feedback'}")

@@ -71,9 +71,9 @@ class DaskEngine:
     """Grading on the cluster whose scheduler is at `scheduler` (an address such as
     tcp://host:8786, or the JSON file `dask scheduler --scheduler-file` writes)."""
 
-    def __init__(self, scheduler, course, assignment_ids, limits, hidden):
+    def __init__(self, scheduler, course, assignment_ids, limits):
         self.scheduler = scheduler
-        self.limits, self.hidden = limits, hidden
+        self.limits = limits
         self.fingerprint = result.code_fingerprint()
         self.client = _client(scheduler)
         try:
@@ -93,8 +93,9 @@ class DaskEngine:
                                f"{WORKER_WAIT_SECONDS} s: start some with `dask worker "
                                f"{self.scheduler}`") from None
         try:  # every worker: same package code, grader processes starting
-            self.threads = sum(self.client.run(cluster_worker.warm_up, self.fingerprint).values())
-        except cluster_worker.WrongVersion as error:
+            self.threads = sum(self.client.run(cluster_worker.warm_up, self.fingerprint,
+                                               self.limits.fence).values())
+        except (cluster_worker.WrongVersion, cluster_worker.Unfenced) as error:
             raise ClusterError(str(error)) from None
         except Exception as error:  # e.g. a worker without onebyone cannot even read the call
             raise ClusterError(f"a Dask worker of {self.scheduler} cannot run onebyone's grader "
@@ -107,8 +108,7 @@ class DaskEngine:
         if notebook is not None:
             task["data"] = pathlib.Path(notebook).read_bytes()
         return self.client.submit(cluster_worker.grade, task, self.sources, self.limits,
-                                  self.hidden, self.fingerprint, pure=False,
-                                  key=name)
+                                  self.fingerprint, pure=False, key=name)
 
     def grade(self, pending, sources, on_results, meanwhile=None):
         """Grade `pending` on the cluster; call on_results([result, ...]) here with the results

@@ -31,7 +31,11 @@ _ZYGOTE = "onebyone.tools.grading.zygote"
 SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"  # zygote.py takes PYTHONSAFEPATH away
 
 
-def _start_worker(load_sources, limits, hidden):
+def _start_worker(load_sources, limits):
+    from onebyone.tools.grading import sandbox
+
+    # first: the student fork server imports in its own process while this one goes on
+    sandbox.start_server(limits.fence)
     from onebyone.tools.grading import zygote
 
     zygote.warm()  # before any other import; done already in a worker of the warm fork server
@@ -40,7 +44,7 @@ def _start_worker(load_sources, limits, hidden):
 
         sources = load_sources()
         runner.preload(sources)
-    _WORKER.update(sources=sources, limits=limits, hidden=hidden)
+    _WORKER.update(sources=sources, limits=limits)
 
 
 def _started():
@@ -50,7 +54,7 @@ def _started():
 def _grade_in_worker(job):
     from onebyone.tools.grading import runner
 
-    return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"], _WORKER["hidden"])
+    return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"])
 
 
 def _batches(arrived, count):
@@ -69,9 +73,9 @@ class LocalPool:
     """`jobs` worker processes on this machine; `load_sources()` gives each its
     {assignment: plan.Source}."""
 
-    def __init__(self, jobs, load_sources, limits, hidden):
+    def __init__(self, jobs, load_sources, limits):
         self.jobs = jobs
-        self.setup = (load_sources, limits, hidden)
+        self.setup = (load_sources, limits)
         self.pool = None
         # PYTHONSAFEPATH (below) is new in Python 3.11, and ignored by an interpreter run with -E
         if jobs < 2 or sys.version_info < (3, 11) or sys.flags.ignore_environment:

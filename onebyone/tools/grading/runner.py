@@ -146,7 +146,7 @@ def _items(source, message):
     return [ItemResult(t.grade_id, 0.0, t.points, message, t.description) for t in source.tests()]
 
 
-def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
+def grade_notebook(source, data, notebook_path, notebook_name, limits):
     """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items)."""
     items = _items(source, "not run")
     by_id = {item.grade_id: item for item in items}
@@ -160,7 +160,7 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
     steps, notes = plan.build(source, submission)
     static = StudentSource([s.code for s in steps if s.where != "grader"])
     def start_child():
-        return sandbox.Child(notebook_path, notebook_name, limits, hidden)
+        return sandbox.Child(notebook_path, notebook_name, limits)
 
     share = item_seconds(limits, sum(step.where == "grader" for step in steps))
     session = Session(start_child(), time.monotonic() + limits.seconds, limits.message_mb << 20,
@@ -195,7 +195,7 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
     return status, notes, items
 
 
-def grade_job(job, sources, limits, hidden):
+def grade_job(job, sources, limits):
     """Grade one job (see batch.py) in a worker; never raises. Returns its Result."""
     start = time.monotonic()
     source = sources.get(job["assignment"])
@@ -211,7 +211,7 @@ def grade_job(job, sources, limits, hidden):
             with open(job["notebook"], "rb") as handle:
                 data = handle.read()
             status, notes, items = grade_notebook(source, data, job["notebook"],
-                                                  f"{job['assignment']}.ipynb", limits, hidden)
+                                                  f"{job['assignment']}.ipynb", limits)
     except Exception as error:  # a fault of the grader, reported on this row only
         status, items = Status.GRADER_ERROR, []
         notes = [f"{type(error).__name__}: {error}", traceback.format_exc(limit=3)[-1500:]]

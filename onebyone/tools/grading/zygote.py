@@ -1,6 +1,6 @@
 """A grading worker's warm-up (a local worker's, and a Dask worker's grader process's): numpy,
-torch, IPython and the grader imported, the sandbox's shell and libc handle made ready, all frozen
-(grading.collector_paused). Importing this module does it.
+torch and the grader imported, all frozen (grading.collector_paused). Student processes come
+from the student fork server (sandbox/server.py), never from a worker. Importing this module does it.
 
 With two or more local workers (pool.py), the fork server they are forked from imports this
 module once, before it forks any of them: each worker starts warm, and the imports are paid once
@@ -27,8 +27,6 @@ def warm():
         os.environ.pop("PYTHONSAFEPATH", None)
     with collector_paused():
         from onebyone.tools.grading import runner, sandbox  # noqa: F401  (imported to be warm)
-
-        sandbox.warm_up()
 
 
 warm()
