@@ -200,20 +200,24 @@ for pid in pids:
     # the disk: any solutions/ folder anywhere (another clone of the course too), and any notebook
     "disk": r'''
 import os, time
-_deadline = time.monotonic() + 6
-_roots = ["/srv", "/home", "/root", "/opt", "/work", "/mnt", "/tmp", "/var", "/"]
-_roots = [os.getcwd(), os.path.dirname(os.getcwd())] + _roots
+_deadline = time.monotonic() + 8
+_roots = [os.getcwd(), "/srv", "/home", "/root", "/opt", "/work", "/mnt", "/tmp", "/var", "/"]
 for _root in _roots:
     for folder, dirs, files in os.walk(_root):
-        if time.monotonic() > _deadline:
-            break
-        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "site-packages", "usr")]
-        for name in files:
-            if name.endswith(".ipynb"):
-                try:
-                    found.append(open(os.path.join(folder, name), errors="replace").read())
-                except Exception:
-                    pass
+        if time.monotonic() > _deadline or folder.count("/") > 8:
+            dirs[:] = []
+            continue
+        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "usr", "site-packages",
+                                                ".venv", ".git", "node_modules", "_build")]
+        if os.path.basename(folder) == "solutions" or "solutions" in dirs:
+            for inner, _, names in os.walk(os.path.join(folder, "solutions")
+                                           if "solutions" in dirs else folder):
+                for name in names:
+                    if name.endswith(".ipynb"):
+                        try:
+                            found.append(open(os.path.join(inner, name), errors="replace").read())
+                        except Exception:
+                            pass
 ''',
     # the environment: every variable that names a folder, and a solutions/ folder beside it
     "env": r'''
@@ -262,13 +266,11 @@ for _text in found:
     _at = _text.find(f"def {STOLEN}(")
     while _at >= 0 and _stolen is None:
         _block = re.sub(r'\\n",\s*"', "\n", _text[_at:]).replace('\\"', '"')  # JSON lines
-        _lines = _block.splitlines()
-        _body = [_lines[0]] + [l for l in _lines[1:] if not l.strip() or l.startswith((" ", "\t"))]
-        _code = "\n".join(l for l in _body if MARKER not in l and "END SOLUTION" not in l)
         _cell = _block.split("END SOLUTION")[0]
         if MARKER not in _cell or _cell == _block:  # not the instructor's copy, or cut short
             _at = _text.find(f"def {STOLEN}(", _at + 1)
             continue
+        _code = "\n".join(l for l in _cell.splitlines()[:-1] if MARKER not in l)
         try:
             _space = {"np": np}
             exec(_code, _space)

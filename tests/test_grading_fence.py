@@ -120,8 +120,9 @@ def test_without_the_fence_the_disk_thief_succeeds(thief_class, capsys):
     base, course = thief_class
     folder, out = base / "unfenced", base / "out-unfenced"
     write_thieves(folder, course, routes=["disk"])
-    cli.main(["grade", str(folder), "--out", str(out), "--jobs", "1", "--course", str(course),
-              "--no-fence"])
+    with other_clones():
+        cli.main(["grade", str(folder), "--out", str(out), "--jobs", "1", "--course",
+                  str(course), "--no-fence"])
     assert "--no-fence: student code ran unfenced" in capsys.readouterr().err
     thief = item_scores(out)["thief_disk"]
     assert all(thief[t] > 0 for t in samples.STOLEN_TESTS)
