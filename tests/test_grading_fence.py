@@ -221,3 +221,29 @@ def test_a_student_process_of_an_ordinary_user_sees_only_the_allow_list(instruct
     seen = probe(lambda command: as_user(instructor, *command, cwd="/"))
     assert_only_the_allow_list(seen)
     assert seen["uid"] == instructor.pw_uid
+
+
+def test_where_the_kernel_refuses_user_namespaces_the_run_stops_in_one_line(tmp_path):
+    """In a user namespace whose limit of nested user namespaces is 0 (the kernel's own refusal,
+    as on a machine with user.max_user_namespaces=0), grading stops before it starts, in one
+    line that says how to enable the fence; --no-fence grades, and the summary says so."""
+    samples.write_class(tmp_path / "submitted", A, {"ann": samples.dumps(samples.honest(A))})
+    unshare = shutil.which("unshare", path=SYSTEM_PATH)
+    script = 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"'
+
+    def grade(*options):
+        command = [unshare, "--user", "--map-root-user", "sh", "-c", script, "sh",
+                   environment.env_bin() / "onebyone", "grade", tmp_path / "submitted",
+                   "--out", tmp_path / "out", "--jobs", "1", *options]
+        return subprocess.run(list(map(str, command)), capture_output=True, text=True,
+                              env=environment.with_env_bin(), timeout=600)
+
+    refused = grade()
+    assert refused.returncode == 2, refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot fence student code in" in lines[0], lines
+    assert "user namespaces" in lines[0] and "--no-fence" in lines[0]
+    assert not (tmp_path / "out" / "journal.jsonl").exists()  # nothing was graded
+    accepted = grade("--no-fence")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "--no-fence: student code ran unfenced" in accepted.stderr

@@ -281,7 +281,7 @@ def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
     jobs = [{"student": f"s{i}", "assignment": "not-a-course-assignment", "key": str(i)}
             for i in range(3)]
     results, readied = [], []
-    engine = pool.LocalPool(1, dict, sandbox.Limits(), [])
+    engine = pool.LocalPool(1, dict, sandbox.Limits())
     try:
         engine.grade(jobs, {}, results.extend, meanwhile=lambda: readied.append(len(results)))
     finally:
@@ -302,7 +302,7 @@ def test_a_worker_imports_with_the_collector_paused_then_frozen():
     from onebyone.tools.grading import collector_paused, pool, sandbox
 
     before = gc.get_freeze_count()  # what the forked worker inherits frozen
-    engine = pool.LocalPool(1, dict, sandbox.Limits(), [])
+    engine = pool.LocalPool(1, dict, sandbox.Limits())
     try:
         enabled, frozen = engine.pool.submit(_collector_state).result()
     finally:
