@@ -4,7 +4,6 @@ code and the instructor's tests in this process (for the honest variant of each 
 
 import copy
 import hashlib
-import os
 
 import grading_samples as samples
 import pytest

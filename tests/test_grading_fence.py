@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from onebyone.tools import cli, environment
-from onebyone.tools.grading import cluster, plan
+from onebyone.tools.bench import dask_cluster
+from onebyone.tools.grading import course
 from onebyone.tools.grading.sandbox import fence
 
 A = samples.ASSIGNMENT
@@ -79,7 +80,7 @@ def other_clones(*homes):
 def test_the_thieves_find_the_solution_where_it_is_reachable():
     """A process that holds a source notebook (as the grading worker does) gives it away to the
     memory and /proc routes: what the fence must keep out of every student process."""
-    held = plan.Source(samples.ROOT / "solutions" / A / f"{A}.ipynb")  # noqa: F841 (held)
+    held = course.Source(samples.ROOT / "solutions" / A / f"{A}.ipynb")  # noqa: F841 (held)
     for route in ("memory", "proc"):
         space = {"np": np}
         exec(samples.thief(route), space)
@@ -109,7 +110,7 @@ def test_no_thief_scores_more_than_its_control(thief_class, jobs):
 def test_no_thief_scores_more_than_its_control_on_a_dask_worker(thief_class):
     base, course = thief_class
     out = base / "out-dask"
-    with other_clones(), cluster.LocalCluster(base / "dask", workers=1) as dask:
+    with other_clones(), dask_cluster.LocalCluster(base / "dask", workers=1) as dask:
         cli.main(["grade", str(base / "submitted"), "--out", str(out), "--course", str(course),
                   "--scheduler", dask.address])
     assert_no_theft(out)
@@ -155,7 +156,8 @@ def instructor():
     try:
         pwd.getpwnam(USER)
     except KeyError:
-        subprocess.run([shutil.which("useradd", path=SYSTEM_PATH), "--create-home", "--shell", "/bin/sh", USER], check=True)
+        subprocess.run([shutil.which("useradd", path=SYSTEM_PATH), "--create-home", "--shell",
+                        "/bin/sh", USER], check=True)
     entry = pwd.getpwnam(USER)
     with reachable([sys.executable, os.path.realpath(sys.executable), fence.PACKAGE_DIR]):
         yield entry
@@ -164,7 +166,8 @@ def instructor():
 def as_user(entry, *command, cwd):
     env = {"PATH": f"{environment.env_bin()}:/usr/bin:/bin", "HOME": entry.pw_dir,
            "LANG": "C.UTF-8", "USER": USER}
-    return subprocess.run([shutil.which("runuser", path=SYSTEM_PATH), "-u", USER, "--", *map(str, command)], cwd=cwd, env=env,
+    runuser = shutil.which("runuser", path=SYSTEM_PATH)
+    return subprocess.run([runuser, "-u", USER, "--", *map(str, command)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 
 

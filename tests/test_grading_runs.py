@@ -266,10 +266,10 @@ def test_an_unknown_assignment_is_refused(tmp_path, capsys):
 
 
 def test_each_worker_preloads_the_checks_its_assignments_import():
-    from onebyone.tools.grading import batch
+    from onebyone.tools.grading import batch, course
 
     checks = {path.stem for path in (batch.ROOT / "onebyone" / "checks").glob("*.py")}
-    for assignment, source in batch.sources_of(batch.ROOT).items():
+    for assignment, source in course.sources_of(batch.ROOT).items():
         module = assignment.replace("-", "_")
         assert module in checks, f"{assignment} has no checks module of its name"
         assert f"onebyone.checks.{module}" in source.course_modules()

@@ -24,7 +24,7 @@ import nbformat
 from nbgrader import utils
 
 from onebyone.tools import environment
-from onebyone.tools.grading import batch
+from onebyone.tools.grading import batch, course
 
 TITLE = "Grading a class with onebyone grade (medians, seconds)"
 CLASS_SIZE = 40
@@ -60,7 +60,7 @@ def honest_notebook(assignment, course=ROOT, leave_stub=None):
 def make_class(folder, count=CLASS_SIZE, course=ROOT):
     """Write `count` submissions into `folder` (nbgrader's submitted layout), the assignments in
     turn; returns the count."""
-    assignments = list(batch.source_files(course))
+    assignments = list(course.source_files(course))
     stubs = {}
     for assignment in assignments:
         release = nbformat.read(course / "exercises" / assignment / f"{assignment}.ipynb", 4)
@@ -107,7 +107,7 @@ def nbgrader_course(work, folder):
     course = work / "nbgrader-course"
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    for assignment in batch.sources_of(ROOT):
+    for assignment in course.sources_of(ROOT):
         shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
         subprocess.run([BIN / "nbgrader", "generate_assignment", assignment, "--force"],
                        cwd=course, env=environment.with_env_bin(), capture_output=True, check=True)
@@ -119,7 +119,7 @@ def nbgrader_run(course):
     """Plain nbgrader: autograde every assignment of the class, one notebook at a time."""
     shutil.rmtree(course / "autograded", ignore_errors=True)
     total = 0.0
-    for assignment in batch.sources_of(ROOT):
+    for assignment in course.sources_of(ROOT):
         total += _timed([BIN / "nbgrader", "autograde", assignment, "--create", "--force"],
                         cwd=course)
     return total
@@ -149,7 +149,7 @@ def storing_seconds(journal, work, copies=STORED_COPIES, repeats=3):
     lines = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     results = [result.Result.from_json({**lines[i % len(lines)], "student": f"copy{i:05d}"})
                for i in range(copies)]
-    sources = batch.sources_of(ROOT)
+    sources = course.sources_of(ROOT)
     feedback.warm_up()
 
     def once():
@@ -173,7 +173,7 @@ def similarity_seconds(submissions, copies=SIMILARITY_COPIES, repeats=3):
     from onebyone.tools.grading import similarity
 
     solutions = {assignment: [c for c in nbformat.read(path, 4).cells if utils.is_solution(c)]
-                 for assignment, path in batch.source_files(ROOT).items()}
+                 for assignment, path in course.source_files(ROOT).items()}
     code = solution_code(next(iter(solutions.values()))[0])
     codes = {f"copy{i}": f"{code}\nvariant = {i}\n" for i in range(copies)}
 
@@ -194,7 +194,7 @@ def _clock(seconds):
 
 
 def run(repeats=3, nbgrader_repeats=1):
-    from onebyone.tools.grading import cluster
+    from onebyone.tools.bench import dask_cluster
 
     load_before = os.getloadavg()[0]
     work = pathlib.Path(tempfile.mkdtemp(prefix="onebyone-bench-grading-"))
@@ -212,7 +212,7 @@ def run(repeats=3, nbgrader_repeats=1):
         turns = [{jobs: onebyone_run(folder, work, "--jobs", str(jobs)) for jobs in (1, 2)}
                  for _ in range(max(repeats, CLASS_REPEATS))]
         runs = {f"--jobs {jobs}": _medians([turn[jobs] for turn in turns]) for jobs in (1, 2)}
-        with cluster.LocalCluster(work / "dask", workers=2) as dask:
+        with dask_cluster.LocalCluster(work / "dask", workers=2) as dask:
             runs["--scheduler (local Dask cluster, 2 workers x 1 thread)"] = _median_run(
                 folder, work, repeats, "--scheduler", dask.address)
         load_after = os.getloadavg()[0]

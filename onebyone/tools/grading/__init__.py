@@ -25,6 +25,9 @@ import gc
 import importlib.util
 import sys
 
+# pool.py sets it for the fork server it starts; zygote.py takes PYTHONSAFEPATH away again
+SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"
+
 
 def _nbgrader_without_its_server_extensions():
     """Make `import nbgrader.api` (and .utils, .preprocessors) skip nbgrader's package __init__,

@@ -21,27 +21,13 @@ import time
 
 from onebyone.tools import environment
 from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
+from onebyone.tools.grading.course import source_files, sources_of
 
 ROOT = environment.course_root()
 
 
 class CannotGrade(Exception):
     """The run cannot start: the gradebook or the cluster cannot be used (one line says why)."""
-
-
-def source_files(course, assignment_ids=None):
-    """{id: solutions/<id>/<id>.ipynb} of the course (limited to `assignment_ids`)."""
-    return {path.stem: path for path in sorted((course / "solutions").glob("*/*.ipynb"))
-            if path.stem == path.parent.name
-            and (not assignment_ids or path.stem in assignment_ids)}
-
-
-def sources_of(course, assignment_ids=None):
-    """{id: plan.Source} for solutions/<id>/<id>.ipynb (with its release, for checksums)."""
-    from onebyone.tools.grading import plan
-
-    return {assignment: plan.Source(path, course / "exercises" / assignment / path.name)
-            for assignment, path in source_files(course, assignment_ids).items()}
 
 
 def _key(job, source_bytes, limits, code):

@@ -3,11 +3,11 @@
 A Dask worker needs the installed package, not the course folder: each task brings one submission
 (its bytes) and a reference to the source notebooks, which Dask moves to the worker once. The
 task hands the submission to a warm grader process of this worker: a Python process started once,
-with numpy and torch imported, that asks its student fork server for a fenced student process per
-submission exactly as a local worker does (pool.py, sandbox/). It is a separate process, not the Dask worker itself,
-because a Dask worker runs tasks in threads (fork() from a threaded process is unsafe) and as a
-daemon process (no multiprocessing children). It stops when its Dask worker goes away (its end of
-the pipe closes).
+with numpy and torch imported, that asks its student fork server for a fenced student process
+per submission exactly as a local worker does (pool.py, sandbox/). It is a separate process, not
+the Dask worker itself, because a Dask worker runs tasks in threads (fork() from a threaded
+process is unsafe) and as a daemon process (no multiprocessing children). It stops when its Dask
+worker goes away (its end of the pipe closes).
 
 A worker refuses work from a client whose package code differs from its own (the code
 fingerprint that is part of every result's key): a result must not depend on which machine
@@ -195,7 +195,7 @@ def _serve(fd, fenced):
     from onebyone.tools.grading import zygote  # a local worker's warm-up, as it is imported
 
     zygote.warm()
-    from onebyone.tools.grading import batch, runner
+    from onebyone.tools.grading import course, runner
 
     pipe.send("ready")
     loaded = {}
@@ -206,7 +206,7 @@ def _serve(fd, fenced):
             return
         if folder not in loaded:
             with collector_paused():  # the assignments' own imports, once per folder
-                loaded[folder] = batch.sources_of(pathlib.Path(folder))
+                loaded[folder] = course.sources_of(pathlib.Path(folder))
                 runner.preload(loaded[folder])
         pipe.send(runner.grade_job(job, loaded[folder], limits))
 

@@ -24,11 +24,10 @@ import queue
 import sys
 from concurrent.futures.process import BrokenProcessPool
 
-from onebyone.tools.grading import collector_paused, result
+from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused, result
 
 _WORKER = {}  # what each worker process grades with (set by _start_worker)
 _ZYGOTE = "onebyone.tools.grading.zygote"
-SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"  # zygote.py takes PYTHONSAFEPATH away
 
 
 def _start_worker(load_sources, limits):
@@ -71,7 +70,7 @@ def _batches(arrived, count):
 
 class LocalPool:
     """`jobs` worker processes on this machine; `load_sources()` gives each its
-    {assignment: plan.Source}."""
+    {assignment: course.Source}."""
 
     def __init__(self, jobs, load_sources, limits):
         self.jobs = jobs

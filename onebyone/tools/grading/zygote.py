@@ -1,6 +1,6 @@
 """A grading worker's warm-up (a local worker's, and a Dask worker's grader process's): numpy,
-torch and the grader imported, all frozen (grading.collector_paused). Student processes come
-from the student fork server (sandbox/server.py), never from a worker. Importing this module does it.
+torch and the grader imported, all frozen (grading.collector_paused). Importing this module does
+it. Student processes come from the student fork server (sandbox/server.py), never from a worker.
 
 With two or more local workers (pool.py), the fork server they are forked from imports this
 module once, before it forks any of them: each worker starts warm, and the imports are paid once
@@ -15,8 +15,7 @@ import functools
 import os
 import signal
 
-from onebyone.tools.grading import collector_paused
-from onebyone.tools.grading.pool import SAFE_PATH_SET_HERE
+from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused
 
 
 @functools.cache

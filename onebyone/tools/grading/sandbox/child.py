@@ -96,7 +96,8 @@ class Server:
         self.ready = True
 
     def start(self, sock, limits, name):
-        request = {"op": "start", "limits": dataclasses.asdict(limits), "name": name, "nproc": self.nproc}
+        request = {"op": "start", "limits": dataclasses.asdict(limits), "name": name,
+                   "nproc": self.nproc}
         return self._ask(request, sock.fileno())["pid"]
 
     def poll(self, pid):

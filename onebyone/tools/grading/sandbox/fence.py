@@ -12,7 +12,8 @@ interface but a loopback of its own), and the environment holds a few fixed vari
 Each student process forked from the server then makes, with the kernel calls below (the server
 keeps CAP_SYS_ADMIN in its own user namespace for this only), a mount namespace with its own
 empty /tmp (its working folder) and /dev/shm, no /proc, and a pid namespace of its own: it
-cannot see or signal the server, the grader or another student, and when it ends everything it started ends.
+cannot see or signal the server, the grader or another student, and when it ends, everything it
+started ends.
 Then it drops every capability and sets no_new_privs. The server is not dumpable, so even a
 process of the same uid cannot read its memory or ptrace it.
 
@@ -106,7 +107,7 @@ def problem():
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap cannot run ({error}): {HOW_TO_ENABLE}"
     if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["exit code %d" % done.returncode])[-1]
+        reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         return f"the kernel refused the fence's namespaces ({reason[:200]}): {HOW_TO_ENABLE}"
     return None
 
