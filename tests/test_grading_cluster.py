@@ -13,8 +13,7 @@ import grading_samples as samples
 import pytest
 from nbgrader.api import Gradebook
 
-from onebyone.tools import cli
-from onebyone.tools.bench import dask_cluster as local_dask
+from onebyone.tools import cli, local_dask
 from onebyone.tools.grading import result
 
 A = "one-by-one"

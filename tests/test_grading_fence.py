@@ -23,8 +23,7 @@ import grading_samples as samples
 import numpy as np
 import pytest
 
-from onebyone.tools import cli, environment
-from onebyone.tools.bench import dask_cluster
+from onebyone.tools import cli, environment, local_dask
 from onebyone.tools.grading import course
 from onebyone.tools.grading.sandbox import fence
 
@@ -110,7 +109,7 @@ def test_no_thief_scores_more_than_its_control(thief_class, jobs):
 def test_no_thief_scores_more_than_its_control_on_a_dask_worker(thief_class):
     base, course = thief_class
     out = base / "out-dask"
-    with other_clones(), dask_cluster.LocalCluster(base / "dask", workers=1) as dask:
+    with other_clones(), local_dask.LocalCluster(base / "dask", workers=1) as dask:
         cli.main(["grade", str(base / "submitted"), "--out", str(out), "--course", str(course),
                   "--scheduler", dask.address])
     assert_no_theft(out)

@@ -308,7 +308,7 @@ def test_a_worker_imports_with_the_collector_paused_then_frozen():
     finally:
         engine.close()
     assert enabled  # back on for the grading itself
-    assert frozen > before + 10_000  # its imports (IPython, nbformat, ...) are frozen
+    assert frozen > before  # what its own imports made (the grader's modules) is frozen too
     gc.disable()
     try:
         with collector_paused():

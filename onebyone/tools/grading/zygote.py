@@ -25,7 +25,13 @@ def warm():
     if os.environ.pop(SAFE_PATH_SET_HERE, None):  # pool.py set it for the fork server only
         os.environ.pop("PYTHONSAFEPATH", None)
     with collector_paused():
+        import torch
+
         from onebyone.tools.grading import runner, sandbox  # noqa: F401  (imported to be warm)
+
+        # torch's thread pool does not survive fork(): with one thread it is never used (a worker
+        # forked from a process whose pool ran would wait on threads it does not have)
+        torch.set_num_threads(1)
 
 
 warm()
