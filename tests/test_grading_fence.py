@@ -216,6 +216,8 @@ def test_a_student_process_sees_only_the_allow_list():
     seen = probe(lambda command: subprocess.run(command, capture_output=True, text=True,
                                                 cwd="/", timeout=300))
     assert_only_the_allow_list(seen)
+    if os.geteuid() == 0:  # root's fence runs as an unused uid of its own (RLIMIT_NPROC holds)
+        assert seen["uid"] >= fence.FIRST_UID
 
 
 @ROOT_ONLY
@@ -249,3 +251,17 @@ def test_where_the_kernel_refuses_user_namespaces_the_run_stops_in_one_line(tmp_
     accepted = grade("--no-fence")
     assert accepted.returncode == 0, accepted.stderr
     assert "--no-fence: student code ran unfenced" in accepted.stderr
+
+
+def test_a_fork_bomb_stops_at_the_process_limit_and_the_rest_is_graded(tmp_path):
+    """Forked processes count against RLIMIT_NPROC (root's fence runs as a uid of its own, so the
+    limit holds there too); what the cell started ends with its process."""
+    bomb = ("import os, time\nmade = 0\nfor _ in range(400):\n    if os.fork() == 0:\n"
+            "        time.sleep(120)\n        os._exit(0)\n    made += 1")
+    notebook = samples.add_after(samples.honest(A), "setup", bomb)
+    samples.write_class(tmp_path / "submitted", A, {"bomber": samples.dumps(notebook)})
+    cli.main(["grade", str(tmp_path / "submitted"), "--out", str(tmp_path / "out"),
+              "--jobs", "1"])
+    row = samples.read_csv(tmp_path / "out" / "grades.csv")[0]
+    assert float(row["score"]) == float(row["max_score"]), row
+    assert "BlockingIOError" in row["note"], row

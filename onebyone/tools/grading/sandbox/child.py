@@ -51,15 +51,19 @@ class Server:
                 "from onebyone.tools.grading.sandbox import server; "
                 f"server.main({theirs.fileno()}, {fenced})")
         argv = [sys.executable, "-I", "-c", code]
-        if fenced:
-            argv = fence.command(argv, theirs.fileno())
         self.errors = tempfile.TemporaryFile()
-        # root's processes are never held to RLIMIT_NPROC; anyone else's count from what they run
-        uid = os.getuid()
+        # RLIMIT_NPROC counts every process and thread of the uid: fenced by root, that uid runs
+        # the sandbox only (root itself is never held to the limit)
+        uid = fence.sandbox_uid() if fenced else os.getuid()
         self.nproc = None if uid == 0 else _processes_of(uid) + NPROC_SPARE
-        self.process = subprocess.Popen(
-            argv, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=self.errors, cwd="/", env=dict(fence.ENVIRONMENT))
+        if fenced:
+            self.process = fence.start(argv, [theirs.fileno()], stdout=subprocess.DEVNULL,
+                                       stderr=self.errors)
+        else:
+            self.process = subprocess.Popen(
+                argv, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self.errors, cwd="/",
+                env=dict(fence.ENVIRONMENT))
         theirs.close()
         self.ready = False
 

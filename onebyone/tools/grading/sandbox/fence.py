@@ -27,14 +27,17 @@ import functools
 import os
 import pathlib
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
 
 CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 1, 2, 4, 8, 4096
+MS_REC, MS_PRIVATE, MNT_DETACH = 0x4000, 0x40000, 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 CAPABILITY_VERSION_3 = 0x20080522
+FIRST_UID = 100_000  # root's fences run as FIRST_UID + the grading worker's pid
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[3]  # the `onebyone` package folder
 ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "MPLBACKEND": "Agg",
                "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
@@ -80,19 +83,71 @@ def _system_binds():
     return args
 
 
-def command(argv, keep_fd):
-    """The bubblewrap command that runs `argv` fenced in, `keep_fd` inherited."""
+def sandbox_uid():
+    """The uid the fence runs as: the grader's own, or, for root, an unused one per grading worker
+    (RLIMIT_NPROC never holds root's processes back; an unused uid's are only the sandbox's)."""
+    return FIRST_UID + os.getpid() if os.getuid() == 0 else os.getuid()
+
+
+def start(argv, pass_fds=(), **popen):
+    """Start `argv` fenced in (subprocess.Popen), `pass_fds` inherited. Run by root, the fence
+    runs as sandbox_uid(), and the Python folders, which that uid may not be able to reach
+    (/root/.pyenv), are handed to bubblewrap as open folders."""
+    if os.getuid() == 0:
+        popen["preexec_fn"] = _as_sandbox_uid  # fork() then this, in the child, before exec
+    return subprocess.Popen([*_args(), "--", *argv], pass_fds=pass_fds, env=dict(ENVIRONMENT),
+                            cwd="/", stdin=subprocess.DEVNULL, **popen)
+
+
+def _blocked_ancestors(path):
+    """Folders above `path` that other users may not pass through (like /root, mode 700)."""
+    parents = pathlib.PurePath(path).parents
+    return [str(p) for p in reversed(parents) if str(p) != "/"
+            and not os.stat(p).st_mode & stat.S_IXOTH]
+
+
+def _as_sandbox_uid():
+    """Root's way into the fence: in a mount namespace of its own, each folder the sandbox uid
+    could not pass through on the way to the Python folders (/root) is covered by a tmpfs on
+    which only those folders are bound back; then become that uid, with no group."""
+    _check(_libc().unshare(CLONE_NEWNS), "unshare")
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    needed = [*python_folders(), str(PACKAGE_DIR)]
+    blocked = sorted({b for path in needed for b in _blocked_ancestors(path)}, key=len)
+    for top in blocked:
+        if any(top.startswith(outer + "/") for outer in blocked if outer != top):
+            continue  # covered with its outer folder
+        inside = [n for n in needed if n.startswith(top + "/")]
+        aside = []
+        for number, path in enumerate(inside):  # bound aside under /tmp's mount first
+            spot = f"/dev/shm/.onebyone-fence-{os.getpid()}-{number}"
+            os.mkdir(spot, 0o700)
+            _mount(path, spot, None, MS_BIND | MS_REC)
+            aside.append((path, spot))
+        _mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
+        for path, spot in aside:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(spot, path, None, MS_BIND | MS_REC)
+            _check(_libc().umount2(os.fsencode(spot), MNT_DETACH), "umount")
+            os.rmdir(spot)
+    uid = sandbox_uid()
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _args():
+    """bubblewrap's options."""
     args = [bwrap(), "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net",
             "--unshare-uts", "--unshare-cgroup-try", "--disable-userns", "--die-with-parent",
             "--new-session", "--cap-add", "CAP_SYS_ADMIN", "--clearenv",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_binds()]
-    for folder in python_folders():
+    for folder in [*python_folders(), str(PACKAGE_DIR)]:
         args += ["--ro-bind", folder, folder]
-    package = str(PACKAGE_DIR)
-    args += ["--ro-bind", package, package, "--chdir", "/tmp"]
+    args += ["--chdir", "/tmp"]
     for name, value in ENVIRONMENT.items():
         args += ["--setenv", name, value]
-    return [*args, "--", *argv]
+    return args
 
 
 @functools.cache
@@ -100,14 +155,14 @@ def problem():
     """None when student code can be fenced in here, else one line saying why and what to do."""
     if bwrap() is None:
         return f"bubblewrap (bwrap) is not installed: {HOW_TO_ENABLE}"
-    probe = command([sys.executable, "-I", "-c", "pass"], None)
     try:
-        done = subprocess.run(probe, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        probe = start([sys.executable, "-I", "-c", "pass"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)
+        _, stderr = probe.communicate(timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
         return f"bubblewrap cannot run ({error}): {HOW_TO_ENABLE}"
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+    if probe.returncode != 0:
+        reason = (stderr.strip().splitlines() or [f"exit code {probe.returncode}"])[-1]
         return f"the kernel refused the fence's namespaces ({reason[:200]}): {HOW_TO_ENABLE}"
     return None
 
