@@ -2,14 +2,14 @@
 where the assignments are (solutions/<id>/<id>.ipynb, released as exercises/<id>/<id>.ipynb),
 the instructor's source notebook of each (`Source`), and how a notebook cell's nbgrader metadata
 and text are read, whatever shape a hand-edited submission gave them.
+
+nbformat and nbgrader are imported where a notebook is read, not with this module: the main
+process imports it before it starts its workers, which should not wait for those imports.
 """
 
 import ast
 import dataclasses
 import pathlib
-
-import nbformat
-from nbgrader import utils
 
 
 def nbgrader_metadata(cell) -> dict:
@@ -66,6 +66,8 @@ class Source:
     """The instructor's notebook for one assignment (hidden tests included: the grader's only)."""
 
     def __init__(self, path: pathlib.Path, release_path: pathlib.Path | None = None):
+        import nbformat
+
         self.path = path
         self.text = path.read_bytes()
         self.notebook = nbformat.reads(self.text.decode("utf-8"), as_version=4)
@@ -79,6 +81,8 @@ class Source:
 
     def tests(self) -> list[TestCell]:
         """The autograded test cells, in order."""
+        from nbgrader import utils
+
         return [TestCell(grade_id(c), float(nbgrader_metadata(c).get("points", 0)),
                          describe(c.source))
                 for c in self.cells if c.cell_type == "code" and utils.is_grade(c)
