@@ -278,8 +278,7 @@ def test_each_worker_preloads_the_checks_its_assignments_import():
 def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
     from onebyone.tools.grading import pool, result, sandbox
 
-    jobs = [{"student": f"s{i}", "assignment": "not-a-course-assignment", "key": str(i)}
-            for i in range(3)]
+    jobs = [result.Job(f"s{i}", "not-a-course-assignment", key=str(i)) for i in range(3)]
     results, readied = [], []
     engine = pool.LocalPool(1, dict, sandbox.Limits())
     try:

@@ -32,13 +32,13 @@ class CannotGrade(Exception):
 
 def _key(job, source_bytes, limits, code):
     """The content key: the notebook's bytes, its source, the limits and the package's code."""
-    source = source_bytes.get(job["assignment"])
+    source = source_bytes.get(job.assignment)
     extra = json.dumps({"code": code, "limits": dataclasses.asdict(limits),
                         "source": hashlib.sha256(source).hexdigest() if source else None,
-                        "problem": job.get("problem"), "notes": job.get("notes")},
+                        "problem": job.problem, "notes": list(job.notes) or None},
                        sort_keys=True)
-    notebook = job.get("notebook")
-    return submissions.content_key(pathlib.Path(notebook) if notebook else None, extra)
+    notebook = pathlib.Path(job.notebook) if job.notebook else None
+    return submissions.content_key(notebook, extra)
 
 
 def _sqlite_file(db_url):
@@ -91,16 +91,15 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     else:
         raise submissions.BadSubmissions(f"{submitted} is neither a folder nor a .zip file")
 
-    found = submissions.find(root, assignment_ids)
     code = result.code_fingerprint()
     source_bytes = {assignment: path.read_bytes() for assignment, path in files.items()}
-    for job in found:
-        job["key"] = _key(job, source_bytes, limits, code)
+    found = [dataclasses.replace(job, key=_key(job, source_bytes, limits, code))
+             for job in submissions.find(root, assignment_ids)]
 
     book = records.Records(out)
     pending = [job for job in found if regrade or book.earlier(job) is None]
     # only the assignments submitted here are read (and saved to the gradebook)
-    present = sorted({job["assignment"] for job in found} & set(files)) or ["(none)"]  # none
+    present = sorted({job.assignment for job in found} & set(files)) or ["(none)"]  # none
     if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
         _gradebook_step(lambda gradebook: gradebook.check(db_url))
     engine = None
@@ -131,7 +130,7 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
         if engine is not None:
             engine.close()
         book.close()
-    results = [book.results[(j["student"], j["assignment"])] for j in found]
+    results = [book.results[job.who] for job in found]
     _summary(results, len(pending), time.monotonic() - start, skipped, out, stream,
              limits.fence)
     from onebyone.tools.grading import report  # the class report, written at every run's end

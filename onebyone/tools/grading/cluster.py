@@ -10,6 +10,7 @@ and the client records each (student, assignment) once, whatever the cluster sen
 worker does with a task is in cluster_worker.py.
 """
 
+import dataclasses
 import pathlib
 import socket
 import uuid
@@ -95,10 +96,8 @@ class DaskEngine:
                                "on every worker") from None
 
     def _submit(self, job, name):
-        task = dict(job)
-        notebook = task.pop("notebook", None)
-        if notebook is not None:
-            task["data"] = pathlib.Path(notebook).read_bytes()
+        task = job if job.notebook is None else dataclasses.replace(
+            job, notebook=None, data=pathlib.Path(job.notebook).read_bytes())
         return self.client.submit(cluster_worker.grade, task, self.sources, self.limits,
                                   self.fingerprint, pure=False, key=name)
 

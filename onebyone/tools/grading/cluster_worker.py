@@ -15,6 +15,7 @@ graded it.
 """
 
 import atexit
+import dataclasses
 import functools
 import hashlib
 import multiprocessing.connection
@@ -160,17 +161,15 @@ def keep_sources(sources):
 
 
 def grade(job, sources, limits, wanted):
-    """The Dask task: grade one submission (`job` carries its notebook's bytes as "data") in
+    """The Dask task: grade one submission (`job` carries its notebook's bytes as `data`) in
     a grader process of this worker; returns its result.Result."""
     check_version(wanted)
     folder = _sources_folder(sources)
-    job = dict(job)
-    data = job.pop("data", None)
     notebook = None
-    if data is not None:
+    if job.data is not None:
         notebook = pathlib.Path(_scratch()) / f"{uuid.uuid4().hex}.ipynb"
-        notebook.write_bytes(data)
-        job["notebook"] = str(notebook)
+        notebook.write_bytes(job.data)
+        job = dataclasses.replace(job, notebook=str(notebook), data=None)
     grader = _take_grader(limits.fence)
     try:
         graded = grader.grade((job, folder, limits))

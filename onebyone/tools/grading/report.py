@@ -199,7 +199,7 @@ def render(results, sources, notebooks):
 
 def write(out, results, sources, jobs):
     """Write OUT/report.html for this run (`jobs`: the run's submissions, see batch.py)."""
-    notebooks = {(j["student"], j["assignment"]): j.get("notebook") for j in jobs}
+    notebooks = {job.who: job.notebook for job in jobs}
     text = render(results, sources, notebooks)
     path = out / "report.html"
     partial = path.with_suffix(".html.partial")
