@@ -22,6 +22,7 @@ import time
 from onebyone.tools import environment
 from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
 from onebyone.tools.grading.course import source_files, sources_of
+from onebyone.tools.grading.engine import Engine
 
 ROOT = environment.course_root()
 
@@ -47,7 +48,8 @@ def _sqlite_file(db_url):
     return None
 
 
-def start_engine(scheduler, jobs, course, assignment_ids, limits):
+def start_engine(scheduler: str | None, jobs: int, course: pathlib.Path, assignment_ids: list,
+                 limits: sandbox.Limits) -> Engine:
     """The engine that grades this run's submissions, started (its workers warming up)."""
     if scheduler:
         from onebyone.tools.grading import cluster

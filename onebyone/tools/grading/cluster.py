@@ -17,6 +17,8 @@ import uuid
 
 from onebyone.tools.grading import cluster_worker, result
 from onebyone.tools.grading import course as course_layout
+from onebyone.tools.grading.engine import OnResults, deliver
+from onebyone.tools.grading.result import Job
 
 CONNECT_SECONDS = 20
 WORKER_WAIT_SECONDS = 60  # how long a run waits for a first worker to join the scheduler
@@ -101,12 +103,11 @@ class DaskEngine:
         return self.client.submit(cluster_worker.grade, task, self.sources, self.limits,
                                   self.fingerprint, pure=False, key=name)
 
-    def grade(self, pending, sources, on_results, meanwhile=None):
-        """Grade `pending` on the cluster; call on_results([result, ...]) here with the results
-        that are in (all those that arrived meanwhile, together; each (student, assignment)
-        once), and meanwhile() once, when the first tasks are out. At most a few tasks per
-        worker thread are out at a time, so the notebooks in transit stay few whatever the
-        class's size."""
+    def grade(self, pending: list[Job], sources: dict, on_results: OnResults,
+              meanwhile=None) -> None:
+        """engine.Engine.grade on the cluster (a task Dask ran twice is recorded once). At most
+        a few tasks per worker thread are out at a time, so the notebooks in transit stay few
+        whatever the class's size."""
         from distributed import as_completed
 
         run, queue = uuid.uuid4().hex[:8], list(enumerate(pending))[::-1]
@@ -124,20 +125,19 @@ class DaskEngine:
             submit_next()
         if meanwhile is not None:
             meanwhile()
-        for arrived in running.batches():
-            graded = []
-            try:
-                for future in arrived:
-                    job = jobs.pop(future.key)
-                    if queue:
-                        submit_next()
-                    one = self._result(future, job, sources)
-                    if (one.student, one.assignment) not in done:
-                        done.add((one.student, one.assignment))
-                        graded.append(one)
-            finally:  # a ClusterError ends the run: what came in before it is kept
-                if graded:
-                    on_results(graded)
+
+        def result_of(future):
+            job = jobs.pop(future.key)
+            if queue:
+                submit_next()
+            one = self._result(future, job, sources)
+            if (one.student, one.assignment) in done:
+                return None
+            done.add((one.student, one.assignment))
+            return one
+
+        # a ClusterError ends the run: what came in before it is kept
+        deliver(running.batches(), result_of, on_results)
 
     @staticmethod
     def _result(future, job, sources):

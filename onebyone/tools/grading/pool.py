@@ -25,6 +25,8 @@ import sys
 from concurrent.futures.process import BrokenProcessPool
 
 from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused, result
+from onebyone.tools.grading.engine import OnResults, deliver
+from onebyone.tools.grading.result import Job
 
 _WORKER = {}  # what each worker process grades with (set by _start_worker)
 _ZYGOTE = "onebyone.tools.grading.zygote"
@@ -102,12 +104,11 @@ class LocalPool:
             self.starting = None
         return self.pool
 
-    def grade(self, pending, sources, on_results, meanwhile=None):
-        """Grade `pending`; call on_results([result, ...]) here, in the main process, with the
-        results that are in (all those that arrived meanwhile, together), and meanwhile() once,
-        when every submission has been handed out. If a worker dies (it should not: student
-        code runs in its own child), the unfinished ones are retried once in a new pool, then
-        recorded as a grader error."""
+    def grade(self, pending: list[Job], sources: dict, on_results: OnResults,
+              meanwhile=None) -> None:
+        """engine.Engine.grade, meanwhile() called when every submission has been handed out.
+        If a worker dies (it should not: student code runs in its own process), the unfinished
+        ones are retried once in a new pool, then recorded as a grader error."""
         attempts = {id(job): 0 for job in pending}
         while pending:
             retry = []
@@ -120,24 +121,22 @@ class LocalPool:
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
-            for done in _batches(arrived, len(futures)):
-                graded = []
-                for future in done:
-                    job = futures[future]
-                    try:
-                        graded.append(future.result())
-                        continue
-                    except BrokenProcessPool:
-                        attempts[id(job)] += 1
-                        if attempts[id(job)] < 2:
-                            retry.append(job)
-                            continue
-                        note = "the grading worker died twice on this submission"
-                    except Exception as error:  # a fault of the grader, on this row only
-                        note = f"{type(error).__name__}: {error}"[:500]
-                    graded.append(result.Result.grader_error(job, sources, note))
-                if graded:
-                    on_results(graded)
+
+            def result_of(future, futures=futures, retry=retry):  # this round's
+                job = futures[future]
+                try:
+                    return future.result()
+                except BrokenProcessPool:
+                    attempts[id(job)] += 1
+                    if attempts[id(job)] < 2:
+                        retry.append(job)
+                        return None
+                    note = "the grading worker died twice on this submission"
+                except Exception as error:  # a fault of the grader, on this row only
+                    note = f"{type(error).__name__}: {error}"[:500]
+                return result.Result.grader_error(job, sources, note)
+
+            deliver(_batches(arrived, len(futures)), result_of, on_results)
             pending = retry
             if retry:
                 self.pool.shutdown(wait=True)
