@@ -1,7 +1,8 @@
 """Grade a whole class: find the submissions, hand them to an engine, and record each result in
 the main process as soon as it arrives (one writer for the gradebook, journal, tables, feedback).
 
-Two engines grade the same way (a warm worker forks a sandboxed child per submission):
+Two engines (engine.Engine) grade the same way (a warm worker gets a fenced student process per
+submission from its student fork server, sandbox/):
 - pool.py, the default: worker processes on this machine (`--jobs`);
 - cluster.py: the workers of a Dask cluster (`--scheduler ADDRESS`).
 The engine starts first, so its workers warm up while the gradebook is prepared; no submission is

@@ -1,10 +1,11 @@
 """The local engine (the default): grading workers on this machine, side by side, one submission
 at a time each.
 
-The workers warm up (import numpy, torch and IPython: zygote.py) and read the source notebooks
-while the main process prepares the gradebook; then, for each submission, a worker forks a
-sandboxed child of its own (sandbox.py), so no submission pays for the imports and none can
-disturb another. Results come back to the main process, the only writer.
+The workers warm up (import numpy and torch: zygote.py), start their student fork server
+(sandbox/) and read the source notebooks while the main process prepares the gradebook; then, for
+each submission, a worker asks its server for a fenced student process, so no submission pays
+for the imports and none can disturb another or see a source. Results come back to the main
+process, the only writer (through engine.deliver, the loop both engines share).
 
 How the workers start depends on their number:
 - one: forked from this process, before it imports anything heavy; it warms up on its own.

@@ -91,10 +91,9 @@ def sandbox_uid():
 
 def start(argv, pass_fds=(), **popen):
     """Start `argv` fenced in (subprocess.Popen), `pass_fds` inherited. Run by root, the fence
-    runs as sandbox_uid(), and the Python folders, which that uid may not be able to reach
-    (/root/.pyenv), are handed to bubblewrap as open folders."""
-    if os.getuid() == 0:
-        popen["preexec_fn"] = _as_sandbox_uid  # fork() then this, in the child, before exec
+    runs as sandbox_uid() (see _become)."""
+    if os.getuid() == 0:  # fork(), then this in the child, before it runs bubblewrap
+        popen["preexec_fn"] = functools.partial(_become, sandbox_uid())
     return subprocess.Popen([*_args(), "--", *argv], pass_fds=pass_fds, env=dict(ENVIRONMENT),
                             cwd="/", stdin=subprocess.DEVNULL, **popen)
 
@@ -106,10 +105,11 @@ def _blocked_ancestors(path):
             and not os.stat(p).st_mode & stat.S_IXOTH]
 
 
-def _as_sandbox_uid():
-    """Root's way into the fence: in a mount namespace of its own, each folder the sandbox uid
-    could not pass through on the way to the Python folders (/root) is covered by a tmpfs on
-    which only those folders are bound back; then become that uid, with no group."""
+def _become(uid):
+    """Root's way into the fence: in a mount namespace of its own, each folder `uid` could not
+    pass through on the way to the Python folders (/root, mode 700) is covered by a tmpfs on
+    which only those folders are bound back (bubblewrap, run as `uid`, must reach them); then
+    become `uid`, with no group."""
     _check(_libc().unshare(CLONE_NEWNS), "unshare")
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     needed = [*python_folders(), str(PACKAGE_DIR)]
@@ -119,7 +119,7 @@ def _as_sandbox_uid():
             continue  # covered with its outer folder
         inside = [n for n in needed if n.startswith(top + "/")]
         aside = []
-        for number, path in enumerate(inside):  # bound aside under /tmp's mount first
+        for number, path in enumerate(inside):  # bound aside first, then back on the tmpfs
             spot = f"/dev/shm/.onebyone-fence-{os.getpid()}-{number}"
             os.mkdir(spot, 0o700)
             _mount(path, spot, None, MS_BIND | MS_REC)
@@ -130,7 +130,6 @@ def _as_sandbox_uid():
             _mount(spot, path, None, MS_BIND | MS_REC)
             _check(_libc().umount2(os.fsencode(spot), MNT_DETACH), "umount")
             os.rmdir(spot)
-    uid = sandbox_uid()
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
