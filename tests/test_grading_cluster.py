@@ -13,8 +13,8 @@ import grading_samples as samples
 import pytest
 from nbgrader.api import Gradebook
 
-from onebyone.tools import cli
-from onebyone.tools.grading import cluster, result
+from onebyone.tools import cli, local_dask
+from onebyone.tools.grading import result
 
 A = "one-by-one"
 WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
@@ -48,7 +48,7 @@ def local_run(submitted, tmp_path_factory):
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory):
     """`dask scheduler` and two `dask worker`s on 127.0.0.1, stopped whatever happens."""
-    started = cluster.LocalCluster(tmp_path_factory.mktemp("dask"), workers=2)
+    started = local_dask.LocalCluster(tmp_path_factory.mktemp("dask"), workers=2)
     try:
         yield started
     finally:

@@ -91,3 +91,69 @@ def test_the_checks_load_no_tool():
     tools = [m for m in loaded if m.startswith(("onebyone.tools", "nbgrader", "sphinx",
                                                 "jupyter_book", "nbformat"))]
     assert tools == []
+
+
+def import_graph(package=None):
+    """{module: {modules of the package it imports}}, each import resolved to the longest name
+    that is a module (`from onebyone.tools.grading import sandbox` is the sandbox package)."""
+    package = package or PACKAGE
+    modules = {module_name(path): path for path in sorted(package.rglob("*.py"))}
+    graph = {}
+    for name, path in modules.items():
+        graph[name] = set()
+        for _, dotted in imports_of(path):
+            parts = dotted.split(".")
+            target = next((".".join(parts[:i]) for i in range(len(parts), 0, -1)
+                           if ".".join(parts[:i]) in modules), None)
+            if target and target != name:
+                graph[name].add(target)
+    return graph
+
+
+def cycles(graph):
+    """The import circles of `graph`: its strongly connected components of more than one
+    module (Tarjan's algorithm), each sorted."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circles():
+    """No module imports, at any depth (lazy imports too), one that imports it back."""
+    assert cycles(import_graph()) == []
+
+
+def test_the_circle_finder_finds_a_lazy_circle(tmp_path, monkeypatch):
+    fake = tmp_path / "onebyone"
+    (fake / "tools").mkdir(parents=True)
+    for name in ("__init__.py", "tools/__init__.py", "tools/plain.py"):
+        (fake / name).write_text("")
+    (fake / "tools" / "pool.py").write_text("from onebyone.tools import zygote\n")
+    (fake / "tools" / "zygote.py").write_text(
+        "def warm():\n    from onebyone.tools.pool import SAFE\n    return SAFE\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert cycles(import_graph(fake)) == [["onebyone.tools.pool", "onebyone.tools.zygote"]]

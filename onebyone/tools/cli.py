@@ -58,7 +58,7 @@ def _grade(args):
         args.parser.error("--jobs must be at least 1, --timeout positive, --item-timeout "
                           "positive and at most --timeout, --memory at least 256 MB")
     limits = sandbox.Limits(seconds=args.timeout, item_seconds=args.item_timeout,
-                            memory_mb=args.memory)
+                            memory_mb=args.memory, fence=not args.no_fence)
     try:
         return batch.grade(args.submissions, args.out, jobs=args.jobs,
                            assignment_ids=args.assignment, db_url=args.db_url, limits=limits,
@@ -132,6 +132,10 @@ def _parser():
                        help="grade on the workers of this Dask cluster instead of --jobs local "
                             "workers: the scheduler's address (tcp://host:8786) or the JSON "
                             "file of `dask scheduler --scheduler-file`")
+    grade.add_argument("--no-fence", action="store_true",
+                       help="grade even where student code cannot be fenced in (no bubblewrap, "
+                            "or the kernel refuses user namespaces): student code then runs as "
+                            "you and can read what you can, solutions included")
     grade.add_argument("--regrade", action="store_true",
                        help="grade everything again, even submissions unchanged since a "
                             "recorded run")

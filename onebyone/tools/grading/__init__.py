@@ -1,29 +1,39 @@
 """`onebyone grade`: grade a class's notebooks, in parallel, without trusting the students' code.
 
-One idea per module:
-- submissions.py  find `<student>/<assignment>/<assignment>.ipynb` (folder or safe zip);
-- plan.py         rebuild each submission from the instructor's source notebook: which cells
-                  run where (the student's cells in the sandbox, the test cells in the grader);
-- sandbox.py      a forked, fenced-in process per submission (namespaces, uid, limits);
-- agent.py        the loop in that process: runs the student's cells, answers requests;
+Read from the top down (each module imports only modules below it; tests/test_layering.py checks
+there is no import circle):
+- batch.py        the whole class: finds the submissions, starts an engine, records each result
+                  as it arrives (the main process is the only writer), restartable;
+- pool.py         the local engine: worker processes on this machine (`--jobs`), warmed by
+                  zygote.py once for all;
+- cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker;
+- runner.py       grade one submission in a worker: the student's cells in a student process,
+                  each test cell in the worker, a stand-in (remote.py) for each student's name;
+- sandbox/        where student code runs and what it reaches: a student fork server that never
+                  holds a secret (server.py), started inside an allow-list fence needing no root
+                  (fence.py: bubblewrap and user namespaces), the worker's handle (child.py) and
+                  the limits (limits.py);
+- agent.py        the loop in a student process: runs the cells, answers the grader's requests;
 - wire.py         what crosses the pipe: plain values and arrays, never a pickle from students;
-- remote.py       the grader's stand-ins for the student's functions and objects;
 - static.py       the grader's own reading of the student's source (torch / onebyone use);
-- runner.py       grade one submission: run its plan, score each test cell;
-- records.py      gradebook, journal, feedback pages and CSV tables (main process only);
-- gradebook.py    the nbgrader gradebook made ready (tables, stamp, cells), safe to share,
-                  and the scores written as nbgrader's autograde writes them;
-- feedback.py     the feedback page; progress.py the progress bar;
-- batch.py        the whole class: hands it to an engine, records the results, restartable;
-- pool.py         the local engine: worker processes on this machine (`--jobs`);
-- zygote.py       a worker's warm-up (imports), done once for all local workers;
-- cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker.
+- plan.py         a submission rebuilt from the instructor's source notebook (which cell runs
+                  where); course.py the course layout, the source notebooks and nbgrader's cell
+                  metadata, read in one place;
+- records.py      journal, feedback pages, CSV tables; gradebook.py the nbgrader gradebook made
+                  ready and written as nbgrader's autograde writes it;
+- feedback.py, outline.py, pages.py, progress.py, report.py, similarity.py: what the instructor
+                  and the students read (pages, the progress bar, the class report);
+- submissions.py  nbgrader's submitted layout, in a folder or a safe zip; result.py the typed
+                  values that cross modules (Job, Result, Status).
 """
 
 import contextlib
 import gc
 import importlib.util
 import sys
+
+# pool.py sets it for the fork server it starts; zygote.py takes PYTHONSAFEPATH away again
+SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"
 
 
 def _nbgrader_without_its_server_extensions():

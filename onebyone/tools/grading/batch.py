@@ -1,7 +1,8 @@
 """Grade a whole class: find the submissions, hand them to an engine, and record each result in
 the main process as soon as it arrives (one writer for the gradebook, journal, tables, feedback).
 
-Two engines grade the same way (a warm worker forks a sandboxed child per submission):
+Two engines (engine.Engine) grade the same way (a warm worker gets a fenced student process per
+submission from its student fork server, sandbox/):
 - pool.py, the default: worker processes on this machine (`--jobs`);
 - cluster.py: the workers of a Dask cluster (`--scheduler ADDRESS`).
 The engine starts first, so its workers warm up while the gradebook is prepared; no submission is
@@ -21,6 +22,8 @@ import time
 
 from onebyone.tools import environment
 from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
+from onebyone.tools.grading.course import source_files, sources_of
+from onebyone.tools.grading.engine import Engine
 
 ROOT = environment.course_root()
 
@@ -29,30 +32,15 @@ class CannotGrade(Exception):
     """The run cannot start: the gradebook or the cluster cannot be used (one line says why)."""
 
 
-def source_files(course, assignment_ids=None):
-    """{id: solutions/<id>/<id>.ipynb} of the course (limited to `assignment_ids`)."""
-    return {path.stem: path for path in sorted((course / "solutions").glob("*/*.ipynb"))
-            if path.stem == path.parent.name
-            and (not assignment_ids or path.stem in assignment_ids)}
-
-
-def sources_of(course, assignment_ids=None):
-    """{id: plan.Source} for solutions/<id>/<id>.ipynb (with its release, for checksums)."""
-    from onebyone.tools.grading import plan
-
-    return {assignment: plan.Source(path, course / "exercises" / assignment / path.name)
-            for assignment, path in source_files(course, assignment_ids).items()}
-
-
 def _key(job, source_bytes, limits, code):
     """The content key: the notebook's bytes, its source, the limits and the package's code."""
-    source = source_bytes.get(job["assignment"])
+    source = source_bytes.get(job.assignment)
     extra = json.dumps({"code": code, "limits": dataclasses.asdict(limits),
                         "source": hashlib.sha256(source).hexdigest() if source else None,
-                        "problem": job.get("problem"), "notes": job.get("notes")},
+                        "problem": job.problem, "notes": list(job.notes) or None},
                        sort_keys=True)
-    notebook = job.get("notebook")
-    return submissions.content_key(pathlib.Path(notebook) if notebook else None, extra)
+    notebook = pathlib.Path(job.notebook) if job.notebook else None
+    return submissions.content_key(notebook, extra)
 
 
 def _sqlite_file(db_url):
@@ -61,17 +49,16 @@ def _sqlite_file(db_url):
     return None
 
 
-def start_engine(scheduler, jobs, course, assignment_ids, limits, hidden):
+def start_engine(scheduler: str | None, jobs: int, course: pathlib.Path, assignment_ids: list,
+                 limits: sandbox.Limits) -> Engine:
     """The engine that grades this run's submissions, started (its workers warming up)."""
     if scheduler:
         from onebyone.tools.grading import cluster
 
-        return _engine_step(lambda: cluster.DaskEngine(scheduler, course, assignment_ids, limits,
-                                                       hidden))
+        return _engine_step(lambda: cluster.DaskEngine(scheduler, course, assignment_ids, limits))
     from onebyone.tools.grading import pool
 
-    return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits,
-                          hidden)
+    return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits)
 
 
 def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=None,
@@ -85,6 +72,8 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     out = pathlib.Path(out).resolve()
     submitted = pathlib.Path(submitted).resolve()
     db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
+    if limits.fence and not scheduler and (problem := sandbox.problem()):
+        raise CannotGrade(f"cannot fence student code in: {problem}")
     files = source_files(course)
     unknown = sorted(set(assignment_ids or ()) - set(files))
     if unknown:
@@ -105,28 +94,22 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     else:
         raise submissions.BadSubmissions(f"{submitted} is neither a folder nor a .zip file")
 
-    found = submissions.find(root, assignment_ids)
     code = result.code_fingerprint()
     source_bytes = {assignment: path.read_bytes() for assignment, path in files.items()}
-    for job in found:
-        job["key"] = _key(job, source_bytes, limits, code)
-    # hidden from student code: this course and the one the package comes from (their
-    # solutions), the output, the submissions (see sandbox.py for what stays visible)
-    hidden = [str(course.resolve()), str(environment.source_checkout() or course), str(out),
-              str(root), str(submitted), _sqlite_file(db_url)]
+    found = [dataclasses.replace(job, key=_key(job, source_bytes, limits, code))
+             for job in submissions.find(root, assignment_ids)]
 
     book = records.Records(out)
     pending = [job for job in found if regrade or book.earlier(job) is None]
     # only the assignments submitted here are read (and saved to the gradebook)
-    present = sorted({job["assignment"] for job in found} & set(files)) or ["(none)"]  # none
+    present = sorted({job.assignment for job in found} & set(files)) or ["(none)"]  # none
     if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
         _gradebook_step(lambda gradebook: gradebook.check(db_url))
     engine = None
     try:
         if pending:
             # no more workers than submissions: an idle one would only compete for a core
-            engine = start_engine(scheduler, min(jobs, len(pending)), course, present, limits,
-                                  hidden)
+            engine = start_engine(scheduler, min(jobs, len(pending)), course, present, limits)
         with collector_paused():  # mostly imports (nbgrader's ORM, nbconvert)
             sources = sources_of(course, present)
             _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
@@ -150,8 +133,9 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
         if engine is not None:
             engine.close()
         book.close()
-    results = [book.results[(j["student"], j["assignment"])] for j in found]
-    _summary(results, len(pending), time.monotonic() - start, skipped, out, stream)
+    results = [book.results[job.who] for job in found]
+    _summary(results, len(pending), time.monotonic() - start, skipped, out, stream,
+             limits.fence)
     from onebyone.tools.grading import report  # the class report, written at every run's end
 
     stream.write(f"Class report: {report.write(out, results, sources, found)}\n")
@@ -190,7 +174,7 @@ def _gradebook_step(step):
         raise CannotGrade(str(error)) from None
 
 
-def _summary(results, graded_now, seconds, skipped, out, stream):
+def _summary(results, graded_now, seconds, skipped, out, stream, fenced=True):
     """What happened, in a few lines: counts by status and every submission that needs a look."""
     def say(text=""):
         stream.write(text + "\n")
@@ -213,7 +197,7 @@ def _summary(results, graded_now, seconds, skipped, out, stream):
                 + (f" ({detail[:160]})" if detail else ""))
     for entry in skipped:
         say(f"  not unpacked: {entry}")
-    if not sandbox.can_isolate():
-        say("Note: not running as root, so student code ran as your own user, without the "
-            "namespaces that hide the course's files (see the instructor guide).")
+    if not fenced:
+        say("--no-fence: student code ran unfenced, as your own user: it could read and write "
+            "what you can (your course folders, solutions/ included). See the instructor guide.")
     say(f"Tables: {out / 'grades.csv'}, {out / 'items.csv'}; feedback in {out / 'feedback'}")

@@ -10,18 +10,15 @@ and the client records each (student, assignment) once, whatever the cluster sen
 worker does with a task is in cluster_worker.py.
 """
 
-import contextlib
-import json
-import os
+import dataclasses
 import pathlib
-import signal
 import socket
-import subprocess
-import sys
-import time
 import uuid
 
 from onebyone.tools.grading import cluster_worker, result
+from onebyone.tools.grading import course as course_layout
+from onebyone.tools.grading.engine import OnResults, deliver
+from onebyone.tools.grading.result import Job
 
 CONNECT_SECONDS = 20
 WORKER_WAIT_SECONDS = 60  # how long a run waits for a first worker to join the scheduler
@@ -57,11 +54,9 @@ def _client(scheduler):
 def _source_payload(course, assignment_ids):
     """{id: (source notebook bytes, release bytes or None)}: what the workers need of the
     course."""
-    from onebyone.tools.grading import batch
-
     payload = {}
-    for assignment, path in batch.source_files(course, assignment_ids).items():
-        release = course / "exercises" / assignment / path.name
+    for assignment, path in course_layout.source_files(course, assignment_ids).items():
+        release = course_layout.release_file(course, assignment)
         payload[assignment] = (path.read_bytes(),
                                release.read_bytes() if release.is_file() else None)
     return payload
@@ -71,9 +66,9 @@ class DaskEngine:
     """Grading on the cluster whose scheduler is at `scheduler` (an address such as
     tcp://host:8786, or the JSON file `dask scheduler --scheduler-file` writes)."""
 
-    def __init__(self, scheduler, course, assignment_ids, limits, hidden):
+    def __init__(self, scheduler, course, assignment_ids, limits):
         self.scheduler = scheduler
-        self.limits, self.hidden = limits, hidden
+        self.limits = limits
         self.fingerprint = result.code_fingerprint()
         self.client = _client(scheduler)
         try:
@@ -93,8 +88,9 @@ class DaskEngine:
                                f"{WORKER_WAIT_SECONDS} s: start some with `dask worker "
                                f"{self.scheduler}`") from None
         try:  # every worker: same package code, grader processes starting
-            self.threads = sum(self.client.run(cluster_worker.warm_up, self.fingerprint).values())
-        except cluster_worker.WrongVersion as error:
+            self.threads = sum(self.client.run(cluster_worker.warm_up, self.fingerprint,
+                                               self.limits.fence).values())
+        except (cluster_worker.WrongVersion, cluster_worker.Unfenced) as error:
             raise ClusterError(str(error)) from None
         except Exception as error:  # e.g. a worker without onebyone cannot even read the call
             raise ClusterError(f"a Dask worker of {self.scheduler} cannot run onebyone's grader "
@@ -102,20 +98,16 @@ class DaskEngine:
                                "on every worker") from None
 
     def _submit(self, job, name):
-        task = dict(job)
-        notebook = task.pop("notebook", None)
-        if notebook is not None:
-            task["data"] = pathlib.Path(notebook).read_bytes()
+        task = job if job.notebook is None else dataclasses.replace(
+            job, notebook=None, data=pathlib.Path(job.notebook).read_bytes())
         return self.client.submit(cluster_worker.grade, task, self.sources, self.limits,
-                                  self.hidden, self.fingerprint, pure=False,
-                                  key=name)
+                                  self.fingerprint, pure=False, key=name)
 
-    def grade(self, pending, sources, on_results, meanwhile=None):
-        """Grade `pending` on the cluster; call on_results([result, ...]) here with the results
-        that are in (all those that arrived meanwhile, together; each (student, assignment)
-        once), and meanwhile() once, when the first tasks are out. At most a few tasks per
-        worker thread are out at a time, so the notebooks in transit stay few whatever the
-        class's size."""
+    def grade(self, pending: list[Job], sources: dict, on_results: OnResults,
+              meanwhile=None) -> None:
+        """engine.Engine.grade on the cluster (a task Dask ran twice is recorded once). At most
+        a few tasks per worker thread are out at a time, so the notebooks in transit stay few
+        whatever the class's size."""
         from distributed import as_completed
 
         run, queue = uuid.uuid4().hex[:8], list(enumerate(pending))[::-1]
@@ -133,20 +125,19 @@ class DaskEngine:
             submit_next()
         if meanwhile is not None:
             meanwhile()
-        for arrived in running.batches():
-            graded = []
-            try:
-                for future in arrived:
-                    job = jobs.pop(future.key)
-                    if queue:
-                        submit_next()
-                    one = self._result(future, job, sources)
-                    if (one.student, one.assignment) not in done:
-                        done.add((one.student, one.assignment))
-                        graded.append(one)
-            finally:  # a ClusterError ends the run: what came in before it is kept
-                if graded:
-                    on_results(graded)
+
+        def result_of(future):
+            job = jobs.pop(future.key)
+            if queue:
+                submit_next()
+            one = self._result(future, job, sources)
+            if (one.student, one.assignment) in done:
+                return None
+            done.add((one.student, one.assignment))
+            return one
+
+        # a ClusterError ends the run: what came in before it is kept
+        deliver(running.batches(), result_of, on_results)
 
     @staticmethod
     def _result(future, job, sources):
@@ -169,88 +160,3 @@ class DaskEngine:
 
     def close(self):
         self.client.close()
-
-
-def _dask(*arguments):
-    """Dask's own command line (`dask scheduler`, `dask worker`) of this environment."""
-    return [str(pathlib.Path(sys.executable).parent / "dask"), *arguments]
-
-
-def _stop(process):
-    """Stop a process started by local_cluster and everything in its session."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # what it left behind, if anything
-    process.wait()
-
-
-class LocalCluster:
-    """A Dask cluster on this machine, started with Dask's own commands: a scheduler on
-    127.0.0.1 and `workers` workers of one thread each (each in its own session, so one can be
-    killed whole, as a lost machine). For trying the engine out, the tests and the bench."""
-
-    def __init__(self, folder, workers=2, timeout=120):
-        self.folder = pathlib.Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.scheduler_file = str(self.folder / "scheduler.json")
-        self.processes, self.workers = [], []
-        try:
-            self._start(workers, timeout)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _spawn(self, command, name):
-        log = open(self.folder / f"{name}.log", "wb")
-        with log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True,
-                                       cwd=self.folder)
-        self.processes.append(process)
-        return process
-
-    def _start(self, workers, timeout):
-        self._spawn(_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                          "--scheduler-file", self.scheduler_file), "scheduler")
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(self.scheduler_file):
-            if time.monotonic() > deadline or self.processes[0].poll() is not None:
-                raise RuntimeError(f"the Dask scheduler did not start: see {self.folder}")
-            time.sleep(0.1)
-        time.sleep(0.2)  # the file is written in one go, but give it a moment
-        self.address = json.loads(pathlib.Path(self.scheduler_file).read_text())["address"]
-        for i in range(workers):
-            self.add_worker(f"worker-{i}")
-        from distributed import Client
-
-        with Client(self.address, timeout="60s", set_as_default=False) as client:
-            client.wait_for_workers(workers, timeout=max(deadline - time.monotonic(), 1))
-
-    def add_worker(self, name):
-        scratch = self.folder / name
-        process = self._spawn(_dask("worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                                    "--host", "127.0.0.1", "--no-dashboard", "--name", name,
-                                    "--local-directory", str(scratch)), name)
-        self.workers.append(process)
-        return process
-
-    def kill_worker(self, process):
-        """Kill a worker at once, with its nanny and grader processes, like a lost machine."""
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-    def stop(self):
-        for process in reversed(self.processes):
-            _stop(process)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()

@@ -3,11 +3,11 @@
 A Dask worker needs the installed package, not the course folder: each task brings one submission
 (its bytes) and a reference to the source notebooks, which Dask moves to the worker once. The
 task hands the submission to a warm grader process of this worker: a Python process started once,
-with numpy, torch and IPython imported, that forks a sandboxed child per submission exactly as a
-local worker does (pool.py, sandbox.py). It is a separate process, not the Dask worker itself,
-because a Dask worker runs tasks in threads (fork() from a threaded process is unsafe) and as a
-daemon process (no multiprocessing children). It stops when its Dask worker goes away (its end of
-the pipe closes).
+with numpy and torch imported, that asks its student fork server for a fenced student process
+per submission exactly as a local worker does (pool.py, sandbox/). It is a separate process, not
+the Dask worker itself, because a Dask worker runs tasks in threads (fork() from a threaded
+process is unsafe) and as a daemon process (no multiprocessing children). It stops when its Dask
+worker goes away (its end of the pipe closes).
 
 A worker refuses work from a client whose package code differs from its own (the code
 fingerprint that is part of every result's key): a result must not depend on which machine
@@ -15,6 +15,7 @@ graded it.
 """
 
 import atexit
+import dataclasses
 import functools
 import hashlib
 import multiprocessing.connection
@@ -35,6 +36,10 @@ _LOCK = threading.Lock()
 
 class WrongVersion(Exception):
     """This worker's onebyone differs from the client's."""
+
+
+class Unfenced(Exception):
+    """This worker cannot fence student code in (and the run did not say --no-fence)."""
 
 
 @functools.cache
@@ -93,11 +98,12 @@ def _sources_folder(sources):
 class Grader:
     """A warm grader process of this Dask worker, spoken to through a socket pair."""
 
-    def __init__(self):
+    def __init__(self, fenced):
         mine, theirs = socket.socketpair()
+        self.fenced = fenced
         self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL)
+            [sys.executable, "-m", __name__, str(theirs.fileno()), str(int(fenced))],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         theirs.close()
         self.pipe = multiprocessing.connection.Connection(mine.detach())
         self.ready = False
@@ -118,23 +124,32 @@ class Grader:
             self.process.wait()
 
 
-def _take_grader():
+def _take_grader(fenced):
     with _LOCK:
-        if _IDLE:
-            return _IDLE.pop()
-    return Grader()
+        for grader in _IDLE:
+            if grader.fenced == fenced:
+                _IDLE.remove(grader)
+                return grader
+    return Grader(fenced)
 
 
-def warm_up(wanted, dask_worker=None):
-    """Run once on every worker by the client (`Client.run`): check the version, start one
-    grader process per worker thread (they import in the background). Returns the thread
-    count."""
+def warm_up(wanted, fenced=True, dask_worker=None):
+    """Run once on every worker by the client (`Client.run`): check the version and the fence,
+    start one grader process per worker thread (they import in the background). Returns the
+    thread count."""
     check_version(wanted)
+    if fenced:
+        from onebyone.tools.grading.sandbox import fence
+
+        problem = fence.problem()
+        if problem:
+            raise Unfenced(f"the Dask worker on {socket.gethostname()} cannot fence student "
+                           f"code in: {problem}")
     threads = getattr(dask_worker, "nthreads", 1) or 1
     with _LOCK:
-        missing = threads - len(_IDLE)
+        missing = threads - sum(g.fenced == fenced for g in _IDLE)
     for _ in range(max(missing, 0)):
-        grader = Grader()
+        grader = Grader(fenced)
         with _LOCK:
             _IDLE.append(grader)
     return threads
@@ -145,22 +160,19 @@ def keep_sources(sources):
     return sources
 
 
-def grade(job, sources, limits, hidden, wanted):
-    """The Dask task: grade one submission (`job` carries its notebook's bytes as "data") in
+def grade(job, sources, limits, wanted):
+    """The Dask task: grade one submission (`job` carries its notebook's bytes as `data`) in
     a grader process of this worker; returns its result.Result."""
     check_version(wanted)
     folder = _sources_folder(sources)
-    job = dict(job)
-    data = job.pop("data", None)
     notebook = None
-    if data is not None:
+    if job.data is not None:
         notebook = pathlib.Path(_scratch()) / f"{uuid.uuid4().hex}.ipynb"
-        notebook.write_bytes(data)
-        job["notebook"] = str(notebook)
-    grader = _take_grader()
+        notebook.write_bytes(job.data)
+        job = dataclasses.replace(job, notebook=str(notebook), data=None)
+    grader = _take_grader(limits.fence)
     try:
-        # the scratch folder holds the hidden tests and other submissions: hidden too
-        graded = grader.grade((job, folder, limits, [*hidden, _scratch()]))
+        graded = grader.grade((job, folder, limits))
     except BaseException:
         grader.stop()
         raise
@@ -173,27 +185,30 @@ def grade(job, sources, limits, hidden, wanted):
     return graded
 
 
-def _serve(fd):
+def _serve(fd, fenced):
     """The grader process: warm up, then grade each request until the worker closes the pipe."""
     pipe = multiprocessing.connection.Connection(fd)
+    from onebyone.tools.grading import sandbox
+
+    sandbox.start_server(fenced)  # first: its imports overlap this process's own
     from onebyone.tools.grading import zygote  # a local worker's warm-up, as it is imported
 
     zygote.warm()
-    from onebyone.tools.grading import batch, runner
+    from onebyone.tools.grading import course, runner
 
     pipe.send("ready")
     loaded = {}
     while True:
         try:
-            job, folder, limits, hidden = pipe.recv()
+            job, folder, limits = pipe.recv()
         except (EOFError, OSError):
             return
         if folder not in loaded:
             with collector_paused():  # the assignments' own imports, once per folder
-                loaded[folder] = batch.sources_of(pathlib.Path(folder))
+                loaded[folder] = course.sources_of(pathlib.Path(folder))
                 runner.preload(loaded[folder])
-        pipe.send(runner.grade_job(job, loaded[folder], limits, hidden))
+        pipe.send(runner.grade_job(job, loaded[folder], limits))
 
 
 if __name__ == "__main__":  # started by Grader, in its Dask worker's process group
-    _serve(int(sys.argv[1]))
+    _serve(int(sys.argv[1]), sys.argv[2] == "1")

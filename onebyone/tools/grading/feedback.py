@@ -50,7 +50,7 @@ def read(message):
 
 
 def page(result, source=None):
-    """The feedback HTML for one graded submission (`source`: its plan.Source, for links)."""
+    """The feedback HTML for one graded submission (`source`: its course.Source, for links)."""
     plan = outline.of(source, result.assignment) if source is not None else None
     tests = []
     for item in result.items:

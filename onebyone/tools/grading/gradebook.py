@@ -12,7 +12,6 @@ nothing. A new SQLite gradebook is built in memory-backed storage and moved into
 so a killed run never leaves half a gradebook behind.
 """
 
-import ast
 import contextlib
 import hashlib
 import os
@@ -46,24 +45,14 @@ def shown(db_url):
 
 
 def head_revision():
-    """The newest revision of nbgrader's migration scripts: the one no other script revises
-    (what `alembic heads` prints for nbgrader's scripts, read without running alembic)."""
-    revisions, revised = set(), set()
-    for path in (pathlib.Path(dbutil.ALEMBIC_DIR) / "versions").glob("*.py"):
-        values = {}
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 \
-                    and isinstance(node.targets[0], ast.Name):
-                with contextlib.suppress(ValueError):
-                    values[node.targets[0].id] = ast.literal_eval(node.value)
-        if "revision" in values:
-            revisions.add(values["revision"])
-            down = values.get("down_revision")
-            revised.update(down if isinstance(down, (tuple, list)) else [down])
-    heads = sorted(revisions - revised)
-    if len(heads) != 1:
-        raise GradebookError(f"nbgrader's migration scripts have {len(heads)} heads: {heads}")
-    return heads[0]
+    """The newest revision of nbgrader's migration scripts (what `alembic heads` prints for them),
+    asked of alembic's own ScriptDirectory, without running the alembic command."""
+    from alembic.script import ScriptDirectory
+
+    try:
+        return ScriptDirectory(dbutil.ALEMBIC_DIR).get_current_head()
+    except Exception as error:  # alembic's CommandError: several heads
+        raise GradebookError(f"nbgrader's migration scripts: {error}") from None
 
 
 def _one_line(error):
@@ -312,7 +301,7 @@ def _new_sqlite_file(db_url):
 
 
 def prepare(db_url, sources):
-    """Make the gradebook at `db_url` ready for `sources` ({assignment: plan.Source}): reached,
+    """Make the gradebook at `db_url` ready for `sources` ({assignment: course.Source}): reached,
     tables and stamp made, the assignments' cells saved. Raises GradebookError."""
     _engine(db_url).dispose()  # a URL that is not one fails here, in one line
     new_file = _new_sqlite_file(db_url)

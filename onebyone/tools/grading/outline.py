@@ -100,6 +100,6 @@ def _item_url(page, heading):
 
 
 def of(source, assignment):
-    """The outline of a `plan.Source` (cached per notebook file and site address)."""
+    """The outline of a `course.Source` (cached per notebook file and site address)."""
     root = source.path.resolve().parents[2]  # <course>/solutions/<id>/<id>.ipynb
     return _outline(source.path, assignment, _site(root))

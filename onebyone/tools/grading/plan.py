@@ -8,13 +8,14 @@ retyped test cell changes nothing; nbgrader's checksums say which ones were tamp
 the notes. Points per test cell come from the source's nbgrader metadata.
 """
 
-import ast
 import dataclasses
 import json
 import warnings
 
 import nbformat
 from nbgrader import utils
+
+from onebyone.tools.grading.course import Source, cell_text, grade_id, nbgrader_metadata
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,82 +29,8 @@ class Step:
     points: float = 0.0
 
 
-@dataclasses.dataclass(frozen=True)
-class TestCell:
-    grade_id: str
-    points: float
-    description: str  # the test cell's docstring: released to students, so safe to show
-
-
 class InvalidNotebook(Exception):
     """The submitted file is not a readable notebook."""
-
-
-def _nbgrader(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _grade_id(cell):
-    return _nbgrader(cell).get("grade_id")
-
-
-def _text(cell):
-    """A cell's source as one string, whatever shape a hand-edited file gave it."""
-    source = cell.get("source", "")
-    return "".join(map(str, source)) if isinstance(source, list) else str(source)
-
-
-def describe(code):
-    """The first line of a test cell's docstring, or an empty string."""
-    try:
-        doc = ast.get_docstring(ast.parse(code)) or ""
-    except SyntaxError:
-        return ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
-
-
-class Source:
-    """The instructor's notebook for one assignment."""
-
-    def __init__(self, path, release_path=None):
-        self.path = path
-        self.text = path.read_bytes()
-        self.notebook = nbformat.reads(self.text.decode("utf-8"), as_version=4)
-        self.cells = self.notebook.cells
-        self.by_id = {_grade_id(c): c for c in self.cells if _grade_id(c)}
-        # the released copies (hidden tests removed, checksums set) are what students received
-        self.released = {}
-        if release_path is not None and release_path.is_file():
-            release = nbformat.reads(release_path.read_text(encoding="utf-8"), as_version=4)
-            self.released = {_grade_id(c): c for c in release.cells if _grade_id(c)}
-
-    def tests(self):
-        """The autograded test cells, in order."""
-        return [TestCell(_grade_id(c), float(_nbgrader(c).get("points", 0)), describe(c.source))
-                for c in self.cells if c.cell_type == "code" and utils.is_grade(c)
-                and not utils.is_solution(c)]
-
-    def max_score(self):
-        return sum(t.points for t in self.tests())
-
-    def course_modules(self):
-        """The course package's modules its code cells import (`from onebyone.checks import
-        one_by_one as check` names onebyone.checks and onebyone.checks.one_by_one)."""
-        names = set()
-        for cell in self.cells:
-            if cell.cell_type != "code":
-                continue
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:  # a magic, say: nothing to learn from this cell
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    names.update(a.name for a in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    names.add(node.module)
-                    names.update(f"{node.module}.{a.name}" for a in node.names)
-        return sorted(n for n in names if n == "onebyone" or n.startswith("onebyone."))
 
 
 def read_submission(data):
@@ -122,15 +49,15 @@ def read_submission(data):
     return notebook
 
 
-def build(source, submission):
+def build(source: Source, submission) -> tuple[list[Step], list[str]]:
     """(steps, notes): the cells to run, in order, and what was restored or ignored."""
     notes = []
-    solution_ids = {_grade_id(c) for c in source.cells if utils.is_solution(c)}
+    solution_ids = {grade_id(c) for c in source.cells if utils.is_solution(c)}
     student_solutions, extra_after, seen, anchor = {}, {}, set(), None
     for cell in submission.cells:
         if not isinstance(cell, dict) or "cell_type" not in cell:
             continue
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in source.by_id:
             if gid in seen:
                 notes.append(f"cell {gid} appears more than once: only the first is used")
@@ -140,14 +67,14 @@ def build(source, submission):
             if gid in solution_ids:
                 student_solutions[gid] = cell
             continue
-        if cell.get("cell_type") == "code" and _text(cell).strip():
+        if cell.get("cell_type") == "code" and cell_text(cell).strip():
             extra_after.setdefault(anchor, []).append(cell)
 
-    steps = [Step("student", f"added cell {i + 1}", _text(c))
+    steps = [Step("student", f"added cell {i + 1}", cell_text(c))
              for i, c in enumerate(extra_after.get(None, []))]
     added = len(steps)
     for cell in source.cells:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if cell.cell_type == "code" and gid in solution_ids:
             mine = student_solutions.get(gid)
             if mine is None:
@@ -155,16 +82,17 @@ def build(source, submission):
             elif mine.get("cell_type") != "code":
                 notes.append(f"solution cell {gid} was changed to {mine.get('cell_type')}: not run")
             else:
-                steps.append(Step("student", gid, _text(mine)))
+                steps.append(Step("student", gid, cell_text(mine)))
         elif cell.cell_type == "code" and utils.is_grade(cell):
-            steps.append(Step("grader", gid, cell.source, float(_nbgrader(cell).get("points", 0))))
+            points = float(nbgrader_metadata(cell).get("points", 0))
+            steps.append(Step("grader", gid, cell.source, points))
         elif cell.cell_type == "code":
             steps.append(Step("both", gid or "setup", cell.source))
         if gid in source.released and not utils.is_solution(cell):
             notes.extend(_tampering_note(source.released[gid], gid, seen, submission))
         for extra in extra_after.get(gid, []) if gid else []:
             added += 1
-            steps.append(Step("student", f"added cell {added}", _text(extra)))
+            steps.append(Step("student", f"added cell {added}", cell_text(extra)))
     return steps, notes
 
 
@@ -174,7 +102,7 @@ def _tampering_note(released_cell, gid, seen, submission):
     student's to edit)."""
     if gid not in seen:
         return [f"read-only cell {gid} was deleted: restored from the source"]
-    mine = next(c for c in submission.cells if isinstance(c, dict) and _grade_id(c) == gid)
+    mine = next(c for c in submission.cells if isinstance(c, dict) and grade_id(c) == gid)
     try:
         same = mine.get("cell_type") == released_cell.cell_type and (
             utils.compute_checksum(nbformat.from_dict(mine))

@@ -1,10 +1,11 @@
 """The local engine (the default): grading workers on this machine, side by side, one submission
 at a time each.
 
-The workers warm up (import numpy, torch and IPython: zygote.py) and read the source notebooks
-while the main process prepares the gradebook; then, for each submission, a worker forks a
-sandboxed child of its own (sandbox.py), so no submission pays for the imports and none can
-disturb another. Results come back to the main process, the only writer.
+The workers warm up (import numpy and torch: zygote.py), start their student fork server
+(sandbox/) and read the source notebooks while the main process prepares the gradebook; then, for
+each submission, a worker asks its server for a fenced student process, so no submission pays
+for the imports and none can disturb another or see a source. Results come back to the main
+process, the only writer (through engine.deliver, the loop both engines share).
 
 How the workers start depends on their number:
 - one: forked from this process, before it imports anything heavy; it warms up on its own.
@@ -24,14 +25,19 @@ import queue
 import sys
 from concurrent.futures.process import BrokenProcessPool
 
-from onebyone.tools.grading import collector_paused, result
+from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused, result
+from onebyone.tools.grading.engine import OnResults, deliver
+from onebyone.tools.grading.result import Job
 
 _WORKER = {}  # what each worker process grades with (set by _start_worker)
 _ZYGOTE = "onebyone.tools.grading.zygote"
-SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"  # zygote.py takes PYTHONSAFEPATH away
 
 
-def _start_worker(load_sources, limits, hidden):
+def _start_worker(load_sources, limits):
+    from onebyone.tools.grading import sandbox
+
+    # first: the student fork server imports in its own process while this one goes on
+    sandbox.start_server(limits.fence)
     from onebyone.tools.grading import zygote
 
     zygote.warm()  # before any other import; done already in a worker of the warm fork server
@@ -40,7 +46,7 @@ def _start_worker(load_sources, limits, hidden):
 
         sources = load_sources()
         runner.preload(sources)
-    _WORKER.update(sources=sources, limits=limits, hidden=hidden)
+    _WORKER.update(sources=sources, limits=limits)
 
 
 def _started():
@@ -50,7 +56,7 @@ def _started():
 def _grade_in_worker(job):
     from onebyone.tools.grading import runner
 
-    return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"], _WORKER["hidden"])
+    return runner.grade_job(job, _WORKER["sources"], _WORKER["limits"])
 
 
 def _batches(arrived, count):
@@ -67,11 +73,11 @@ def _batches(arrived, count):
 
 class LocalPool:
     """`jobs` worker processes on this machine; `load_sources()` gives each its
-    {assignment: plan.Source}."""
+    {assignment: course.Source}."""
 
-    def __init__(self, jobs, load_sources, limits, hidden):
+    def __init__(self, jobs, load_sources, limits):
         self.jobs = jobs
-        self.setup = (load_sources, limits, hidden)
+        self.setup = (load_sources, limits)
         self.pool = None
         # PYTHONSAFEPATH (below) is new in Python 3.11, and ignored by an interpreter run with -E
         if jobs < 2 or sys.version_info < (3, 11) or sys.flags.ignore_environment:
@@ -99,12 +105,11 @@ class LocalPool:
             self.starting = None
         return self.pool
 
-    def grade(self, pending, sources, on_results, meanwhile=None):
-        """Grade `pending`; call on_results([result, ...]) here, in the main process, with the
-        results that are in (all those that arrived meanwhile, together), and meanwhile() once,
-        when every submission has been handed out. If a worker dies (it should not: student
-        code runs in its own child), the unfinished ones are retried once in a new pool, then
-        recorded as a grader error."""
+    def grade(self, pending: list[Job], sources: dict, on_results: OnResults,
+              meanwhile=None) -> None:
+        """engine.Engine.grade, meanwhile() called when every submission has been handed out.
+        If a worker dies (it should not: student code runs in its own process), the unfinished
+        ones are retried once in a new pool, then recorded as a grader error."""
         attempts = {id(job): 0 for job in pending}
         while pending:
             retry = []
@@ -117,24 +122,22 @@ class LocalPool:
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
-            for done in _batches(arrived, len(futures)):
-                graded = []
-                for future in done:
-                    job = futures[future]
-                    try:
-                        graded.append(future.result())
-                        continue
-                    except BrokenProcessPool:
-                        attempts[id(job)] += 1
-                        if attempts[id(job)] < 2:
-                            retry.append(job)
-                            continue
-                        note = "the grading worker died twice on this submission"
-                    except Exception as error:  # a fault of the grader, on this row only
-                        note = f"{type(error).__name__}: {error}"[:500]
-                    graded.append(result.Result.grader_error(job, sources, note))
-                if graded:
-                    on_results(graded)
+
+            def result_of(future, futures=futures, retry=retry):  # this round's
+                job = futures[future]
+                try:
+                    return future.result()
+                except BrokenProcessPool:
+                    attempts[id(job)] += 1
+                    if attempts[id(job)] < 2:
+                        retry.append(job)
+                        return None
+                    note = "the grading worker died twice on this submission"
+                except Exception as error:  # a fault of the grader, on this row only
+                    note = f"{type(error).__name__}: {error}"[:500]
+                return result.Result.grader_error(job, sources, note)
+
+            deliver(_batches(arrived, len(futures)), result_of, on_results)
             pending = retry
             if retry:
                 self.pool.shutdown(wait=True)

@@ -13,7 +13,7 @@ import csv
 import json
 import os
 
-from onebyone.tools.grading.result import Result
+from onebyone.tools.grading.result import Job, Result
 
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
 ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score", "message"]
@@ -56,10 +56,10 @@ class Records:
         if self.gradebook is not None:
             self.gradebook.close()
 
-    def earlier(self, job):
+    def earlier(self, job: Job) -> Result | None:
         """The journal's result for this job if nothing changed since, else None."""
-        result = self.results.get((job["student"], job["assignment"]))
-        return result if result is not None and result.key == job["key"] else None
+        result = self.results.get(job.who)
+        return result if result is not None and result.key == job.key else None
 
     def record(self, results):
         """Store results everywhere: the gradebook first (a transaction per RECORDED_TOGETHER),
@@ -88,7 +88,7 @@ class Records:
 
     def write_tables(self, jobs):
         """grades.csv and items.csv for the submissions of this run, sorted."""
-        keys = sorted({(j["student"], j["assignment"]) for j in jobs})
+        keys = sorted({job.who for job in jobs})
         with open(self.out / "grades.csv", "w", newline="", encoding="utf-8") as grades, \
                 open(self.out / "items.csv", "w", newline="", encoding="utf-8") as items:
             grade_rows = csv.writer(grades)

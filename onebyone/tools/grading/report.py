@@ -18,7 +18,7 @@ import statistics
 
 from nbgrader import utils
 
-from onebyone.tools.grading import feedback, outline, pages, plan, similarity
+from onebyone.tools.grading import course, feedback, outline, pages, plan, similarity
 
 TOP_MESSAGES = 5  # failure messages listed per test
 TOP_GROUPS = 20  # groups of alike submissions shown per solution cell
@@ -91,11 +91,9 @@ def solution_cells(notebook_path, solution_ids):
     for cell in notebook.cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-        if grade_id in solution_ids and grade_id not in found:
-            source = cell.get("source", "")
-            found[grade_id] = "".join(map(str, source)) if isinstance(source, list) \
-                else str(source)
+        cell_id = course.grade_id(cell)
+        if cell_id in solution_ids and cell_id not in found:
+            found[cell_id] = course.cell_text(cell)
     return found
 
 
@@ -201,7 +199,7 @@ def render(results, sources, notebooks):
 
 def write(out, results, sources, jobs):
     """Write OUT/report.html for this run (`jobs`: the run's submissions, see batch.py)."""
-    notebooks = {(j["student"], j["assignment"]): j.get("notebook") for j in jobs}
+    notebooks = {job.who: job.notebook for job in jobs}
     text = render(results, sources, notebooks)
     path = out / "report.html"
     partial = path.with_suffix(".html.partial")

@@ -11,6 +11,23 @@ import hashlib
 import pathlib
 
 
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One submission to grade, as found on disk (submissions.find) and handed to an engine."""
+
+    student: str
+    assignment: str
+    notebook: str | None = None  # its path on this machine; None when it cannot be graded
+    problem: str | None = None  # a Status value when it cannot be graded (a missing notebook)
+    notes: tuple = ()  # why, in a few words
+    key: str = ""  # the content key (batch.py): an earlier result with the same key still holds
+    data: bytes | None = None  # the notebook's bytes, while it travels to a Dask worker
+
+    @property
+    def who(self) -> tuple:
+        return self.student, self.assignment
+
+
 class Status(str, enum.Enum):
     """How a submission's grading ended; only GRADED is normal."""
 
@@ -70,10 +87,10 @@ class Result:
         return document
 
     @classmethod
-    def grader_error(cls, job, sources, note):
+    def grader_error(cls, job: Job, sources: dict, note: str) -> "Result":
         """The result of a submission the grader failed on (its fault, not the student's)."""
-        source = sources.get(job["assignment"])
-        return cls(job["student"], job["assignment"], job["key"], Status.GRADER_ERROR,
+        source = sources.get(job.assignment)
+        return cls(job.student, job.assignment, job.key, Status.GRADER_ERROR,
                    notes=[note], items=[], max_score=source.max_score() if source else 0.0)
 
     @classmethod

@@ -26,7 +26,8 @@ import warnings
 from onebyone.checks import core
 from onebyone.tools.grading import plan, sandbox
 from onebyone.tools.grading.remote import ItemTimedOut, LearnerError, Session, SubmissionStopped
-from onebyone.tools.grading.result import ItemResult, Result, Status
+from onebyone.tools.grading.result import ItemResult, Job, Result, Status
+from onebyone.tools.grading.sandbox.limits import Limits
 from onebyone.tools.grading.static import StudentSource
 
 MESSAGE_CHARS = 4000  # kept whole up to here; the feedback page shortens what it shows
@@ -146,7 +147,7 @@ def _items(source, message):
     return [ItemResult(t.grade_id, 0.0, t.points, message, t.description) for t in source.tests()]
 
 
-def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
+def grade_notebook(source, data, notebook_path, notebook_name, limits):
     """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items)."""
     items = _items(source, "not run")
     by_id = {item.grade_id: item for item in items}
@@ -160,7 +161,7 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
     steps, notes = plan.build(source, submission)
     static = StudentSource([s.code for s in steps if s.where != "grader"])
     def start_child():
-        return sandbox.Child(notebook_path, notebook_name, limits, hidden)
+        return sandbox.Child(notebook_path, notebook_name, limits)
 
     share = item_seconds(limits, sum(step.where == "grader" for step in steps))
     session = Session(start_child(), time.monotonic() + limits.seconds, limits.message_mb << 20,
@@ -195,27 +196,27 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits, hidden):
     return status, notes, items
 
 
-def grade_job(job, sources, limits, hidden):
+def grade_job(job: Job, sources: dict, limits: Limits) -> Result:
     """Grade one job (see batch.py) in a worker; never raises. Returns its Result."""
     start = time.monotonic()
-    source = sources.get(job["assignment"])
+    source = sources.get(job.assignment)
     status, notes, items = Status.GRADED, [], []
     try:
         if source is None:
             status = Status.UNKNOWN_ASSIGNMENT
-            notes = [f"no source notebook for {job['assignment']!r}"]
-        elif job.get("problem"):
-            status, notes, items = Status(job["problem"]), job.get("notes", []), \
+            notes = [f"no source notebook for {job.assignment!r}"]
+        elif job.problem:
+            status, notes, items = Status(job.problem), list(job.notes), \
                 _items(source, "not graded")
         else:
-            with open(job["notebook"], "rb") as handle:
+            with open(job.notebook, "rb") as handle:
                 data = handle.read()
-            status, notes, items = grade_notebook(source, data, job["notebook"],
-                                                  f"{job['assignment']}.ipynb", limits, hidden)
+            status, notes, items = grade_notebook(source, data, job.notebook,
+                                                  f"{job.assignment}.ipynb", limits)
     except Exception as error:  # a fault of the grader, reported on this row only
         status, items = Status.GRADER_ERROR, []
         notes = [f"{type(error).__name__}: {error}", traceback.format_exc(limit=3)[-1500:]]
-    return Result(student=job["student"], assignment=job["assignment"], key=job["key"],
+    return Result(student=job.student, assignment=job.assignment, key=job.key,
                   status=status, notes=notes, items=items,
                   max_score=source.max_score() if source else 0.0,
                   seconds=round(time.monotonic() - start, 3))

@@ -6,6 +6,8 @@ import pathlib
 import stat
 import zipfile
 
+from onebyone.tools.grading.result import Job
+
 MAX_ZIP_BYTES = 2 << 30  # a class's notebooks are megabytes; more is a zip bomb
 MAX_ZIP_FILE_BYTES = 256 << 20
 MAX_ZIP_FILES = 100_000
@@ -84,7 +86,7 @@ def content_key(path, extra):
     return digest.hexdigest()
 
 
-def find(root, assignments=None):
+def find(root: pathlib.Path, assignments=None) -> list[Job]:
     """Jobs for every `<student>/<assignment>/` folder (sorted), with a problem when the notebook
     is missing or misnamed. `assignments` limits the search to these ids."""
     jobs = []
@@ -96,13 +98,11 @@ def find(root, assignments=None):
             if assignments and folder.name not in assignments:
                 continue
             notebook = folder / f"{folder.name}.ipynb"
-            job = {"student": student.name, "assignment": folder.name}
             if notebook.is_file():
-                job["notebook"] = str(notebook)
-            else:
-                others = sorted(p.name for p in folder.glob("*.ipynb"))
-                job["problem"] = "missing notebook"
-                job["notes"] = [f"expected {notebook.name}" +
-                                (f"; found {', '.join(others)}" if others else "; found none")]
-            jobs.append(job)
+                jobs.append(Job(student.name, folder.name, notebook=str(notebook)))
+                continue
+            others = sorted(p.name for p in folder.glob("*.ipynb"))
+            note = f"expected {notebook.name}" + (f"; found {', '.join(others)}" if others
+                                                  else "; found none")
+            jobs.append(Job(student.name, folder.name, problem="missing notebook", notes=(note,)))
     return jobs

@@ -167,10 +167,11 @@ def decode(document, blob, make_proxy):
             return v
         if type(v) is not dict or len(v) == 0:
             raise ProtocolError(f"unexpected value {str(v)[:80]}")
-        if "int" in v:
-            return int(str(v["int"]))
-        if "float" in v:
-            return float(str(v["float"]))
+        if "int" in v or "float" in v:
+            try:
+                return int(str(v["int"])) if "int" in v else float(str(v["float"]))
+            except ValueError:  # found by fuzzing: a student's "1.5" or "nan!" as an int
+                raise ProtocolError(f"not a number: {str(v)[:80]}") from None
         if "scalar" in v:
             return array(v["scalar"])[()]
         if "array" in v:

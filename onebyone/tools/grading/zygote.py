@@ -1,6 +1,6 @@
 """A grading worker's warm-up (a local worker's, and a Dask worker's grader process's): numpy,
-torch, IPython and the grader imported, the sandbox's shell and libc handle made ready, all frozen
-(grading.collector_paused). Importing this module does it.
+torch and the grader imported, all frozen (grading.collector_paused). Importing this module does
+it. Student processes come from the student fork server (sandbox/server.py), never from a worker.
 
 With two or more local workers (pool.py), the fork server they are forked from imports this
 module once, before it forks any of them: each worker starts warm, and the imports are paid once
@@ -15,8 +15,7 @@ import functools
 import os
 import signal
 
-from onebyone.tools.grading import collector_paused
-from onebyone.tools.grading.pool import SAFE_PATH_SET_HERE
+from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused
 
 
 @functools.cache
@@ -26,9 +25,13 @@ def warm():
     if os.environ.pop(SAFE_PATH_SET_HERE, None):  # pool.py set it for the fork server only
         os.environ.pop("PYTHONSAFEPATH", None)
     with collector_paused():
+        import torch
+
         from onebyone.tools.grading import runner, sandbox  # noqa: F401  (imported to be warm)
 
-        sandbox.warm_up()
+        # torch's thread pool does not survive fork(): with one thread it is never used (a worker
+        # forked from a process whose pool ran would wait on threads it does not have)
+        torch.set_num_threads(1)
 
 
 warm()

@@ -1,0 +1,111 @@
+"""The course as the grader reads it, in one leaf module (it imports nothing of the package):
+where the assignments are (solutions/<id>/<id>.ipynb, released as exercises/<id>/<id>.ipynb),
+the instructor's source notebook of each (`Source`), and how a notebook cell's nbgrader metadata
+and text are read, whatever shape a hand-edited submission gave them.
+
+nbformat and nbgrader are imported where a notebook is read, not with this module: the main
+process imports it before it starts its workers, which should not wait for those imports.
+"""
+
+import ast
+import dataclasses
+import pathlib
+
+
+def nbgrader_metadata(cell) -> dict:
+    """A cell's nbgrader metadata ({} when it has none or a malformed one)."""
+    metadata = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    found = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
+    return found if isinstance(found, dict) else {}
+
+
+def grade_id(cell) -> str | None:
+    return nbgrader_metadata(cell).get("grade_id")
+
+
+def cell_text(cell) -> str:
+    """A cell's source as one string (a list of lines in a file is joined)."""
+    source = cell.get("source", "")
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
+
+
+def source_files(course: pathlib.Path, assignment_ids=None) -> dict:
+    """{id: solutions/<id>/<id>.ipynb} of the course (limited to `assignment_ids`)."""
+    return {path.stem: path for path in sorted((course / "solutions").glob("*/*.ipynb"))
+            if path.stem == path.parent.name
+            and (not assignment_ids or path.stem in assignment_ids)}
+
+
+def release_file(course: pathlib.Path, assignment: str) -> pathlib.Path:
+    return course / "exercises" / assignment / f"{assignment}.ipynb"
+
+
+def sources_of(course: pathlib.Path, assignment_ids=None) -> dict:
+    """{id: Source} for solutions/<id>/<id>.ipynb (with its release, for checksums)."""
+    return {assignment: Source(path, release_file(course, assignment))
+            for assignment, path in source_files(course, assignment_ids).items()}
+
+
+def describe(code: str) -> str:
+    """The first line of a test cell's docstring, or an empty string."""
+    try:
+        doc = ast.get_docstring(ast.parse(code)) or ""
+    except SyntaxError:
+        return ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TestCell:
+    grade_id: str
+    points: float
+    description: str  # the test cell's docstring: released to students, so safe to show
+
+
+class Source:
+    """The instructor's notebook for one assignment (hidden tests included: the grader's only)."""
+
+    def __init__(self, path: pathlib.Path, release_path: pathlib.Path | None = None):
+        import nbformat
+
+        self.path = path
+        self.text = path.read_bytes()
+        self.notebook = nbformat.reads(self.text.decode("utf-8"), as_version=4)
+        self.cells = self.notebook.cells
+        self.by_id = {grade_id(c): c for c in self.cells if grade_id(c)}
+        # the released copies (hidden tests removed, checksums set) are what students received
+        self.released = {}
+        if release_path is not None and release_path.is_file():
+            release = nbformat.reads(release_path.read_text(encoding="utf-8"), as_version=4)
+            self.released = {grade_id(c): c for c in release.cells if grade_id(c)}
+
+    def tests(self) -> list[TestCell]:
+        """The autograded test cells, in order."""
+        from nbgrader import utils
+
+        return [TestCell(grade_id(c), float(nbgrader_metadata(c).get("points", 0)),
+                         describe(c.source))
+                for c in self.cells if c.cell_type == "code" and utils.is_grade(c)
+                and not utils.is_solution(c)]
+
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tests())
+
+    def course_modules(self) -> list[str]:
+        """The course package's modules its code cells import (`from onebyone.checks import
+        one_by_one as check` names onebyone.checks and onebyone.checks.one_by_one)."""
+        names = set()
+        for cell in self.cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # a magic, say: nothing to learn from this cell
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update(a.name for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module)
+                    names.update(f"{node.module}.{a.name}" for a in node.names)
+        return sorted(n for n in names if n == "onebyone" or n.startswith("onebyone."))

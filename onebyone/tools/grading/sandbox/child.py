@@ -1,0 +1,151 @@
+"""The grading worker's side of the sandbox: its student fork server, and a handle on each
+student process (`Child`), which the runner talks to through `Child.sock`.
+
+One server per grading worker (and per Dask grader process), started when the worker starts so
+its imports overlap the worker's own. A server that died is started again for the next child.
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import tempfile
+
+from onebyone.tools.grading import wire
+from onebyone.tools.grading.sandbox import fence
+from onebyone.tools.grading.sandbox.limits import Limits
+
+NPROC_SPARE = 64  # processes (threads count) a student may add to what its uid already runs
+_SERVERS = {}  # fenced -> this worker's Server
+
+
+class ServerError(Exception):
+    """The student fork server could not start or stopped answering."""
+
+
+def _processes_of(uid):
+    """How many processes (threads counted) this uid runs now: RLIMIT_NPROC counts them all."""
+    count = 0
+    for status in pathlib.Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
+                          if line.startswith(("Uid", "Threads")))
+        except (OSError, ValueError):
+            continue
+        if int(fields.get("Uid", "-1").split()[0]) == uid:
+            count += int(fields.get("Threads", "1"))
+    return count
+
+
+class Server:
+    """A student fork server (server.py), fenced in unless `fenced` is False."""
+
+    def __init__(self, fenced):
+        self.fenced = fenced
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        package_parent = str(fence.PACKAGE_DIR.parent)
+        code = (f"import sys; sys.path[:0] = [{package_parent!r}]; "
+                "from onebyone.tools.grading.sandbox import server; "
+                f"server.main({theirs.fileno()}, {fenced})")
+        argv = [sys.executable, "-I", "-c", code]
+        self.errors = tempfile.TemporaryFile()
+        # RLIMIT_NPROC counts every process and thread of the uid: fenced by root, that uid runs
+        # the sandbox only (root itself is never held to the limit)
+        uid = fence.sandbox_uid() if fenced else os.getuid()
+        self.nproc = None if uid == 0 else _processes_of(uid) + NPROC_SPARE
+        if fenced:
+            self.process = fence.start(argv, [theirs.fileno()], stdout=subprocess.DEVNULL,
+                                       stderr=self.errors)
+        else:
+            self.process = subprocess.Popen(
+                argv, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self.errors, cwd="/",
+                env=dict(fence.ENVIRONMENT))
+        theirs.close()
+        self.ready = False
+
+    def _ask(self, request, fd=None):
+        try:
+            if fd is None:
+                self.control.send(json.dumps(request).encode())
+            else:
+                socket.send_fds(self.control, [json.dumps(request).encode()], [fd])
+            if not self.ready:
+                self._wait_ready()
+            reply = self.control.recv(1 << 16)
+        except OSError as error:
+            raise ServerError(f"the student fork server stopped: {error}") from None
+        if not reply:
+            raise ServerError(f"the student fork server stopped: {self._stderr()}")
+        reply = json.loads(reply)
+        if "error" in reply:
+            raise ServerError(f"the student fork server: {reply['error']}")
+        return reply
+
+    def _stderr(self):
+        self.errors.seek(0)
+        lines = self.errors.read().decode(errors="replace").strip().splitlines()
+        return lines[-1][:300] if lines else f"exit code {self.process.poll()}"
+
+    def _wait_ready(self):
+        reply = self.control.recv(1 << 16)
+        if not reply:
+            raise ServerError(f"the student fork server did not start: {self._stderr()}")
+        reply = json.loads(reply)
+        if "error" in reply:
+            raise ServerError(f"the student fork server did not start: {reply['error']}")
+        self.ready = True
+
+    def start(self, sock, limits, name):
+        request = {"op": "start", "limits": dataclasses.asdict(limits), "name": name,
+                   "nproc": self.nproc}
+        return self._ask(request, sock.fileno())["pid"]
+
+    def poll(self, pid):
+        return self._ask({"op": "poll", "pid": pid})["status"]
+
+    def stop(self, pid):
+        return self._ask({"op": "stop", "pid": pid})["status"]
+
+    def alive(self):
+        return self.process.poll() is None
+
+
+def start_server(fenced=True):
+    """This worker's student fork server (started now, its imports running in the background)."""
+    server = _SERVERS.get(fenced)
+    if server is None or not server.alive():
+        server = _SERVERS[fenced] = Server(fenced)
+    return server
+
+
+class Child:
+    """One student process holding one submission; `sock` is the worker's end of its socket."""
+
+    def __init__(self, notebook_path, notebook_name, limits: Limits):
+        self.server = start_server(limits.fence)
+        self.sock, theirs = socket.socketpair()
+        try:
+            self.pid = self.server.start(theirs, limits, notebook_name)
+        finally:
+            theirs.close()
+        self.exit_status = None
+        data = pathlib.Path(notebook_path).read_bytes() if notebook_path is not None else b""
+        try:
+            wire.send(self.sock, {"op": "notebook", "name": notebook_name}, data)
+        except OSError:
+            pass  # it died already: the first request finds out why
+
+    def alive(self):
+        if self.exit_status is None:
+            self.exit_status = self.server.poll(self.pid)
+        return self.exit_status is None
+
+    def stop(self):
+        """Kill the process and everything it started."""
+        self.sock.close()
+        if self.exit_status is None:
+            self.exit_status = self.server.stop(self.pid)
