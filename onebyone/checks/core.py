@@ -272,27 +272,32 @@ def compare_arrays(got, expected, item, mistakes=(), atol=1e-6, rtol=1e-5):
         wrong = np.asarray(wrong, dtype=float)
         if wrong.shape == got.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
             raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {description}.")
-    error = np.abs(got - expected)
-    where = np.unravel_index(np.argmax(error), error.shape)
-    message = (f"{item}: the values are wrong.\nOff by up to {error.max():.4g} "
-               f"at index {tuple(int(i) for i in where)}")
+    # Where it differs, never by how much: the size of the error would give the answer away.
+    wrong = ~np.isclose(got, expected, atol=atol, rtol=rtol)
+    first = tuple(int(i) for i in np.argwhere(wrong)[0])
+    message = (f"{item}: the values are wrong at {int(wrong.sum())} of {wrong.size} places, "
+               f"the first at index {first}")
     if got.ndim == 4:
-        bad = sorted({int(c) for c in np.nonzero(error > atol + rtol * np.abs(expected))[1]})
+        bad = sorted({int(c) for c in np.nonzero(wrong)[1]})
         message += f";\nchannels that differ: {bad[:10]}{' ...' if len(bad) > 10 else ''}"
     raise CheckFailure(message + ".")
 
 
 def check_equal(got, expected, item, mistakes=()):
-    """Check an exact answer (a count); `mistakes` maps wrong values to what probably went wrong."""
+    """Check an exact answer (a count); `mistakes` maps wrong values to what probably went wrong.
+
+    The message never shows the expected number: it says whether the answer is too small or too
+    large, and names the mistake when the answer is a known wrong one."""
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
         raise CheckFailure(f"{item}: expected a whole number, got a {type(got).__name__}.")
     if int(got) == expected:
         return
     for wrong, description in mistakes:
-        if int(got) == wrong:
-            raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.\n"
+        if int(got) == wrong and wrong != expected:
+            raise CheckFailure(f"{item}: your answer {int(got)} is not right.\n"
                                f"It looks like {description}.")
-    raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.")
+    side = "too small" if int(got) < expected else "too large"
+    raise CheckFailure(f"{item}: your answer {int(got)} is {side}.")
 
 
 # --- torch modules: construct, run, copy state ------------------------------------------------
