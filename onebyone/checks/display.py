@@ -36,10 +36,14 @@ def _strip_chain(error, seen=None):
 
 
 def _show(shell, etype, value, tb, tb_offset=None):
-    """IPython's custom exception handler: format `value` with the learner's frames only."""
+    """IPython's custom exception handler: show `value` with the learner's frames only (IPython
+    leaves the showing to the handler; in a kernel, _showtraceback sends the error output that
+    marks the cell as failed)."""
     _strip_chain(value)
-    return shell.InteractiveTB.structured_traceback(etype, value, learner_frames(tb),
-                                                    tb_offset=tb_offset)
+    stb = shell.InteractiveTB.structured_traceback(etype, value, learner_frames(tb),
+                                                   tb_offset=tb_offset)
+    shell._showtraceback(etype, value, stb)
+    return stb
 
 
 def install():
