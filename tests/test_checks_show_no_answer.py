@@ -58,11 +58,12 @@ def shell():
 
 
 def run_cell(shell, code):
-    """(what the cell printed, whether it failed), as a student's notebook shows it."""
+    """(what the cell printed, the error's message or None), as a student's notebook shows it."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         result = shell.run_cell(code, store_history=False)
-    return ANSI.sub("", out.getvalue()), not result.success
+    error = result.error_in_exec or result.error_before_exec
+    return ANSI.sub("", out.getvalue()), None if error is None else str(error)
 
 
 def mutated(assignment, mutant):
@@ -84,14 +85,15 @@ def test_a_failing_public_check_shows_no_answer_and_no_check_source(shell, mutan
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or "HIDDEN TESTS" in cell.source:
             continue
-        shown, failed = run_cell(shell, cell.source)
-        if not (failed and meta.get("grade")):
+        shown, message = run_cell(shell, cell.source)
+        if message is None or not meta.get("grade"):
             continue
         failures += 1
         leaked = [line for line in shown.splitlines() if line.strip() in CHECK_LINES]
         assert not leaked, f"{mutant.id}: the checks' source is shown: {leaked}"
         assert "onebyone/checks" not in shown, shown
-        told = re.sub(r"your answer -?\d+", "", shown)  # the student's own number
+        assert message.splitlines()[-1] in shown, shown
+        told = re.sub(r"your answer -?\d+", "", message)  # the student's own number
         inputs = {float(n) for n in NUMBER.findall(cell.source)}
         given = [n for n in NUMBER.findall(told)
                  if round(float(n), 3) in numbers and float(n) not in inputs]
