@@ -351,3 +351,23 @@ def randomize_state(module, seed):
             else:  # biases, running means
                 value.copy_(0.5 * torch.randn(value.shape, generator=g))
     return module
+
+
+def check_copied(given, made, item):
+    """Fail if the learner's module `made` shares tensors with the module `given` to it (a change
+    to one would change the other): it must hold copies of the numbers.
+
+    Seen only when `made` lives in this process; a module a grader copies from another process
+    cannot share anyway."""
+    held = {k: v.clone() for k, v in made.state_dict().items()}
+    with torch.no_grad():
+        for value in given.parameters():
+            value.add_(1.0)
+        try:
+            shared = any(not torch.equal(held[k], v) for k, v in made.state_dict().items())
+        finally:
+            for value in given.parameters():
+                value.sub_(1.0)
+    if shared:
+        raise CheckFailure(f"{item}: your module shares its tensors with the one it was given: "
+                           "training one would change the other. Give it copies of the numbers.")

@@ -15,6 +15,7 @@ from torch import nn
 from onebyone.checks.core import (
     CheckFailure,
     call_learner,
+    check_copied,
     compare_arrays,
     forward,
     learner_check,
@@ -158,26 +159,7 @@ def fc_as_conv(fc_as_conv, channels, height, width, out_features, bias=True, see
                 raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {mistake}."
                                    ) from None
             raise
-    _check_copied(conv, linear, item)
-
-
-def _check_copied(conv, linear, item):
-    """Fail if the Conv2d shares its tensors with the Linear (a change to one changes the other).
-
-    Seen only when the Conv2d lives in this process; a copy made by a grader in another process
-    cannot share anyway."""
-    held = {k: v.clone() for k, v in conv.state_dict().items()}
-    with torch.no_grad():
-        for value in linear.parameters():
-            value.add_(1.0)
-        try:
-            shared = any(not torch.equal(held[k], v) for k, v in conv.state_dict().items())
-        finally:
-            for value in linear.parameters():
-                value.sub_(1.0)
-    if shared:
-        raise CheckFailure(f"{item}: your Conv2d shares its tensors with the Linear: training "
-                           "one would change the other. Give the Conv2d copies of the numbers.")
+    check_copied(linear, conv, item)
 
 
 # --- folding a 1×1 convolution into the convolution before it -----------------------------------
