@@ -44,8 +44,9 @@ def answers(assignment):
             for v in value.values():
                 walk(v)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if abs(value) >= 10 or value != round(value):
-                found.add(round(float(value), 3))
+            shown = round(float(value), 3)
+            if abs(shown) >= 10 or shown != round(shown):
+                found.add(shown)
 
     walk(list(reference.Stored(assignment).records.values()))
     return found

@@ -15,13 +15,13 @@ import pathlib
 
 import nbformat
 
-from onebyone.checks import reference
+from onebyone.checks import reference, roles
 from onebyone.tools import environment
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 # Recipes: a check's generic procedure run on a reference object of the solution
 # ("recipe:Name"), registered by the checks that need one.
-RECIPES = {}
+RECIPES = {"module": roles.module_record}
 
 
 def _cells(assignment, root):
