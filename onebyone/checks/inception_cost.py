@@ -72,9 +72,9 @@ def inception(Inception, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_pro
     """The learner's factorised Inception module against the reference: structure and output."""
     args = (in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj)
     item = f"Inception{args}"
+    module = construct_learner(Inception, *args, item=item)
     record = reference(ASSIGNMENT)("module:Inception", list(args), seed, [2, in_channels, *size])
     target = RecordedModule(record)
-    module = construct_learner(Inception, *args, item=item)
     blocks = np.cumsum([0, c1, c3, c5, pool_proj])
 
     def mistakes(mode):

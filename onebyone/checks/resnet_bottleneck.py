@@ -74,10 +74,10 @@ def preact_bottleneck(PreActBottleneck, in_channels, mid_channels, out_channels,
     train() mode."""
     args = (in_channels, mid_channels, out_channels, stride)
     item = f"PreActBottleneck{args}"
+    block = construct_learner(PreActBottleneck, *args, item=item)
     record = reference(ASSIGNMENT)("module:PreActBottleneck", list(args), seed,
                                    [2, in_channels, *size])
     target = RecordedModule(record)
-    block = construct_learner(PreActBottleneck, *args, item=item)
     compare_modules(block, target, target.x, item, modes=("eval", "train"),
                     explain=_explain(*args), diagnose=_diagnose(*args))
 

@@ -55,12 +55,16 @@ class Live:
 
     def __init__(self, namespace):
         self.namespace = namespace
+        self.records = {}  # a recipe's result by call: a module's record is costly to make
 
     def __call__(self, name, *args):
         recipe, _, target = name.rpartition(":")
-        if recipe:
-            return RECIPES[recipe](self.namespace[target], *args)
-        return self.namespace[name](*args)
+        if not recipe:
+            return self.namespace[name](*args)
+        key = reference.digest(name, args)
+        if key not in self.records:
+            self.records[key] = RECIPES[recipe](self.namespace[target], *args)
+        return self.records[key]
 
 
 def live(assignment, root=None):
