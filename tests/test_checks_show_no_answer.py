@@ -4,7 +4,7 @@ Every mutant of tests/mutants.py (a realistic wrong answer) runs through its ass
 test cells in a real IPython shell, the way a student's notebook runs them: the kit's handler
 formats the error. What the student sees must hold no line of onebyone/checks/*.py, and no number
 of the reference outputs stored for the public tests (the answers) unless the student's own cell
-shows it (an input).
+shows it (an input). The mistakes a mutant `says` are named in the first failing message.
 """
 
 import contextlib
@@ -99,4 +99,6 @@ def test_a_failing_public_check_shows_no_answer_and_no_check_source(shell, mutan
         given = [n for n in NUMBER.findall(told)
                  if round(float(n), 3) in numbers and float(n) not in inputs]
         assert not given, f"{mutant.id}: the message shows expected numbers {given}:\n{shown}"
+        if failures == 1 and mutant.says:
+            assert mutant.says in message, f"{mutant.id} should say {mutant.says!r}:\n{message}"
     assert failures, f"{mutant.id} fails no public test: nothing to look at"
