@@ -115,7 +115,8 @@ MUTANTS = [
            "moved = copy.deepcopy(block)", "moved = block", ("stride_first",),
            says='shares its tensors'),
     Mutant("network-in-network", "stride-padding-dropped", "stride_first",
-           "    convs[0].stride = stride", "    convs[0].stride = stride\n    convs[0].padding = (0, 0)",
+           "    convs[0].stride = stride",
+           "    convs[0].stride = stride\n    convs[0].padding = (0, 0)",
            ("stride_first",)),
 
     # --- inception-cost -----------------------------------------------------------------------

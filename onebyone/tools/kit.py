@@ -134,6 +134,7 @@ def kit_pyproject(root):
     """The kit's own pyproject.toml: the course package's name, version and dependency ranges,
     with no extras and no command (the course's pyproject keeps those for the tools)."""
     import json
+
     import tomllib
 
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
