@@ -102,3 +102,26 @@ def test_a_failing_public_check_shows_no_answer_and_no_check_source(shell, mutan
         if failures == 1 and mutant.says:
             assert mutant.says in message, f"{mutant.id} should say {mutant.says!r}:\n{message}"
     assert failures, f"{mutant.id} fails no public test: nothing to look at"
+
+
+def test_in_a_real_kernel_the_error_output_holds_the_learners_frames_only():
+    """nbgrader scores a cell by its error output: the kit's handler must still send one, and
+    it must hold no frame of the checks."""
+    from nbclient import NotebookClient
+
+    mutant = next(m for m in MUTANTS if m.id == "one-by-one/conv1x1-bias-dropped")
+    notebook = nbformat.read(ROOT / "exercises" / "one-by-one" / "one-by-one.ipynb", 4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
+               for c in mutated("one-by-one", mutant) if c.metadata["nbgrader"].get("solution")}
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in answers:
+            cell.source = answers[cell.metadata["nbgrader"]["grade_id"]]
+    NotebookClient(notebook, kernel_name="python3", timeout=120, allow_errors=True).execute()
+    errors = {cell.metadata["nbgrader"]["grade_id"]: ANSI.sub("", "\n".join(out["traceback"]))
+              for cell in notebook.cells for out in cell.get("outputs", [])
+              if out.get("output_type") == "error"}
+    assert list(errors) == ["test_conv1x1_public"], list(errors)
+    shown = errors["test_conv1x1_public"]
+    assert "bias was left out" in shown and "check.conv1x1(conv1x1" in shown
+    assert "onebyone/checks" not in shown
+    assert not [line for line in shown.splitlines() if line.strip() in CHECK_LINES]
