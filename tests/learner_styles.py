@@ -6,275 +6,206 @@ tests/test_checks_styles.py runs them through the checks in this process and thr
 """
 
 STYLES = {
-    ("resnet-bottleneck", "Bottleneck"): {
-        "torchvision-shortcut-first": '''
-class Bottleneck(nn.Module):
+    ("resnet-bottleneck", "PreActBottleneck"): {
+        "attributes-projection-first": '''
+class PreActBottleneck(nn.Module):
     def __init__(self, in_channels, mid_channels, out_channels, stride=1):
         super().__init__()
-        self.downsample = None
+        self.shortcut = None
         if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                nn.BatchNorm2d(out_channels))
+            self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+        self.bn1 = nn.BatchNorm2d(in_channels)
         self.conv1 = nn.Conv2d(in_channels, mid_channels, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(mid_channels)
-        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, stride, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(mid_channels)
+        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, stride, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(mid_channels)
         self.conv3 = nn.Conv2d(mid_channels, out_channels, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        out += identity
-        return self.relu(out)
+        out = torch.relu(self.bn1(x))
+        shortcut = self.shortcut(out) if self.shortcut is not None else x
+        out = self.conv1(out)
+        out = self.conv2(torch.relu(self.bn2(out)))
+        out = self.conv3(torch.relu(self.bn3(out)))
+        return out + shortcut
 ''',
-        "named-attributes-functional-relu": '''
+        "functional-relu-norms-in-a-list": '''
 import torch.nn.functional as F
 
-class Bottleneck(nn.Module):
+class PreActBottleneck(nn.Module):
     def __init__(self, in_channels, mid_channels, out_channels, stride=1):
         super().__init__()
-        self.project = stride != 1 or in_channels != out_channels
-        if self.project:
-            self.proj_bn = nn.BatchNorm2d(out_channels)
-            self.proj = nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
-        self.expand = nn.Conv2d(mid_channels, out_channels, 1, bias=False)
-        self.reduce = nn.Conv2d(in_channels, mid_channels, 1, bias=False)
-        self.spatial = nn.Conv2d(mid_channels, mid_channels, 3, stride, padding=1, bias=False)
-        self.norms = nn.ModuleList([nn.BatchNorm2d(out_channels), nn.BatchNorm2d(mid_channels),
+        self.norms = nn.ModuleList([nn.BatchNorm2d(in_channels), nn.BatchNorm2d(mid_channels),
                                     nn.BatchNorm2d(mid_channels)])
+        self.convs = nn.ModuleList([
+            nn.Conv2d(in_channels, mid_channels, kernel_size=1, bias=False),
+            nn.Conv2d(mid_channels, mid_channels, kernel_size=3, stride=stride, padding=1,
+                      bias=False),
+            nn.Conv2d(mid_channels, out_channels, kernel_size=1, bias=False)])
+        self.project = (nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+                        if stride != 1 or in_channels != out_channels else nn.Identity())
+        self.identity = stride == 1 and in_channels == out_channels
 
     def forward(self, x):
-        expand_bn, spatial_bn, reduce_bn = self.norms
-        y = F.relu(reduce_bn(self.reduce(x)))
-        y = F.relu(spatial_bn(self.spatial(y)))
-        y = expand_bn(self.expand(y))
-        skip = self.proj_bn(self.proj(x)) if self.project else x
-        return F.relu(y + skip)
+        pre = F.relu(self.norms[0](x))
+        shortcut = x if self.identity else self.project(pre)
+        out = self.convs[0](pre)
+        for norm, conv in zip(self.norms[1:], self.convs[1:]):
+            out = conv(F.relu(norm(out)))
+        return out + shortcut
 ''',
-        "module-list-of-stages": '''
-def conv_bn(c_in, c_out, k, stride=1, relu=True):
-    layers = [nn.Conv2d(c_in, c_out, k, stride, padding=k // 2, bias=False),
-              nn.BatchNorm2d(c_out)]
-    return nn.Sequential(*layers, *([nn.ReLU(inplace=True)] if relu else []))
-
-class Bottleneck(nn.Module):
+        "in-place-relu-sequential-body": '''
+class PreActBottleneck(nn.Module):
     def __init__(self, in_channels, mid_channels, out_channels, stride=1):
         super().__init__()
-        same = stride == 1 and in_channels == out_channels
-        self.paths = nn.ModuleList([
-            nn.Identity() if same else conv_bn(in_channels, out_channels, 1, stride, relu=False),
-            nn.Sequential(conv_bn(in_channels, mid_channels, 1),
-                          conv_bn(mid_channels, mid_channels, 3, stride),
-                          conv_bn(mid_channels, out_channels, 1, relu=False)),
-        ])
+        self.preact = nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(inplace=True))
+        self.residual = nn.Sequential(
+            nn.Conv2d(in_channels, mid_channels, 1, bias=False),
+            nn.BatchNorm2d(mid_channels), nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, mid_channels, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(mid_channels), nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, out_channels, 1, bias=False))
+        self.needs_projection = stride != 1 or in_channels != out_channels
+        if self.needs_projection:
+            self.downsample = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
 
     def forward(self, x):
-        shortcut, body = self.paths
-        return torch.relu(shortcut(x) + body(x))
-''',
-    },
-    ("one-by-one", "linear_as_conv1x1"): {
-        "new-parameters": '''
-def linear_as_conv1x1(linear):
-    conv = nn.Conv2d(linear.in_features, linear.out_features, 1, bias=linear.bias is not None)
-    conv.weight = nn.Parameter(linear.weight.detach()[:, :, None, None].clone())
-    if linear.bias is not None:
-        conv.bias = nn.Parameter(linear.bias.detach().clone())
-    return conv
-''',
-        "copy-under-no-grad": '''
-def linear_as_conv1x1(linear):
-    out_f, in_f = linear.weight.shape
-    conv = nn.Conv2d(in_f, out_f, kernel_size=(1, 1), bias=linear.bias is not None)
-    with torch.no_grad():
-        conv.weight.copy_(linear.weight.reshape(out_f, in_f, 1, 1))
-        if conv.bias is not None:
-            conv.bias.copy_(linear.bias)
-    return conv
-''',
-        "data-attributes": '''
-def linear_as_conv1x1(linear):
-    conv = nn.Conv2d(linear.in_features, linear.out_features, 1)
-    conv.weight.data = linear.weight.data.clone().unsqueeze(-1).unsqueeze(-1)
-    if linear.bias is None:
-        conv.bias = None
-    else:
-        conv.bias.data = linear.bias.data.clone()
-    return conv
-''',
-    },
-    ("network-in-network", "mlpconv"): {
-        "list-inplace-relu": '''
-def mlpconv(in_channels, out_channels, kernel_size, stride=1, padding=0):
-    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)]
-    for _ in range(2):
-        layers += [nn.ReLU(inplace=True), nn.Conv2d(out_channels, out_channels, 1)]
-    return nn.Sequential(*layers, nn.ReLU(inplace=True))
-''',
-        "named-ordered-dict": '''
-from collections import OrderedDict
-
-def mlpconv(in_channels, out_channels, kernel_size, stride=1, padding=0):
-    return nn.Sequential(OrderedDict([
-        ("spatial", nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
-                              padding=padding)),
-        ("relu0", nn.ReLU()),
-        ("mlp1", nn.Conv2d(out_channels, out_channels, 1)),
-        ("relu1", nn.ReLU()),
-        ("mlp2", nn.Conv2d(out_channels, out_channels, 1)),
-        ("relu2", nn.ReLU()),
-    ]))
-''',
-        "nested-pairs": '''
-def conv_relu(c_in, c_out, k, stride=1, padding=0):
-    return nn.Sequential(nn.Conv2d(c_in, c_out, k, stride, padding), nn.ReLU())
-
-def mlpconv(in_channels, out_channels, kernel_size, stride=1, padding=0):
-    return nn.Sequential(conv_relu(in_channels, out_channels, kernel_size, stride, padding),
-                         conv_relu(out_channels, out_channels, 1),
-                         conv_relu(out_channels, out_channels, 1))
-''',
-    },
-    ("network-in-network", "nin"): {
-        "class-with-mean": '''
-class NiN(nn.Module):
-    def __init__(self, num_classes, in_channels):
-        super().__init__()
-        self.features = nn.Sequential(
-            mlpconv(in_channels, 96, 11, stride=4), nn.MaxPool2d(3, 2),
-            mlpconv(96, 256, 5, padding=2), nn.MaxPool2d(3, 2),
-            mlpconv(256, 384, 3, padding=1), nn.MaxPool2d(3, 2), nn.Dropout(0.5))
-        self.classes = mlpconv(384, num_classes, 3, padding=1)
-
-    def forward(self, x):
-        return self.classes(self.features(x)).mean(dim=(2, 3))
-
-def nin(num_classes, in_channels=3):
-    return NiN(num_classes, in_channels)
-''',
-        "loop-over-a-table": '''
-def nin(num_classes, in_channels=3):
-    table = [(in_channels, 96, 11, 4, 0), (96, 256, 5, 1, 2), (256, 384, 3, 1, 1)]
-    layers = []
-    for c_in, c_out, k, s, p in table:
-        layers += [mlpconv(c_in, c_out, k, s, p), nn.MaxPool2d(kernel_size=3, stride=2)]
-    layers += [nn.Dropout(p=0.5), mlpconv(384, num_classes, 3, 1, 1),
-               nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(1)]
-    return nn.Sequential(*layers)
-''',
-        "functional-pooling": '''
-import torch.nn.functional as F
-
-class GlobalAverage(nn.Module):
-    def forward(self, x):
-        return F.adaptive_avg_pool2d(x, 1).flatten(1)
-
-def nin(num_classes, in_channels=3):
-    return nn.Sequential(
-        mlpconv(in_channels, 96, kernel_size=11, stride=4), nn.MaxPool2d(3, stride=2),
-        mlpconv(96, 256, kernel_size=5, padding=2), nn.MaxPool2d(3, stride=2),
-        mlpconv(256, 384, kernel_size=3, padding=1), nn.MaxPool2d(3, stride=2),
-        nn.Dropout(0.5), mlpconv(384, num_classes, kernel_size=3, padding=1),
-        GlobalAverage())
+        pre = self.preact(x.clone())
+        shortcut = self.downsample(pre) if self.needs_projection else x
+        return self.residual(pre) + shortcut
 ''',
     },
     ("inception-cost", "Inception"): {
-        "torchvision-like": '''
-class BasicConv(nn.Module):
-    def __init__(self, c_in, c_out, k):
-        super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, kernel_size=k, padding=k // 2)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x):
-        return self.relu(self.conv(x))
-
+        "flat-attributes-pool-first": '''
 class Inception(nn.Module):
     def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         super().__init__()
-        self.branch1 = BasicConv(in_channels, c1, 1)
-        self.branch2 = nn.Sequential(BasicConv(in_channels, c3_reduce, 1),
-                                     BasicConv(c3_reduce, c3, 3))
-        self.branch3 = nn.Sequential(BasicConv(in_channels, c5_reduce, 1),
-                                     BasicConv(c5_reduce, c5, 5))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), BasicConv(in_channels, pool_proj, 1))
+        self.pool = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
+        self.pool_conv = nn.Conv2d(in_channels, pool_proj, kernel_size=1)
+        self.b1 = nn.Conv2d(in_channels, c1, kernel_size=1)
+        self.b3a = nn.Conv2d(in_channels, c3_reduce, kernel_size=1)
+        self.b3b = nn.Conv2d(c3_reduce, c3, kernel_size=3, padding=1)
+        self.b5a = nn.Conv2d(in_channels, c5_reduce, kernel_size=1)
+        self.b5b = nn.Conv2d(c5_reduce, c5, kernel_size=3, padding=1)
+        self.b5c = nn.Conv2d(c5, c5, kernel_size=3, padding=1)
 
     def forward(self, x):
-        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+        relu = torch.relu
+        one = relu(self.b1(x))
+        three = relu(self.b3b(relu(self.b3a(x))))
+        five = relu(self.b5c(relu(self.b5b(relu(self.b5a(x))))))
+        pool = relu(self.pool_conv(self.pool(x)))
+        return torch.cat([one, three, five, pool], dim=1)
 ''',
-        "pool-branch-first-functional-relu": '''
-import torch.nn.functional as F
+        "module-list-of-branches": '''
+def branch(*layers):
+    out = []
+    for layer in layers:
+        out += [layer, nn.ReLU(inplace=True)] if isinstance(layer, nn.Conv2d) else [layer]
+    return nn.Sequential(*out)
 
 class Inception(nn.Module):
     def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         super().__init__()
-        self.pool_proj = nn.Conv2d(in_channels, pool_proj, 1)
-        self.conv5 = nn.Conv2d(c5_reduce, c5, 5, padding=2)
-        self.reduce5 = nn.Conv2d(in_channels, c5_reduce, 1)
-        self.conv3 = nn.Conv2d(c3_reduce, c3, 3, padding=1)
-        self.reduce3 = nn.Conv2d(in_channels, c3_reduce, 1)
-        self.conv1 = nn.Conv2d(in_channels, c1, 1)
-
-    def forward(self, x):
-        pooled = F.relu(self.pool_proj(F.max_pool2d(x, 3, stride=1, padding=1)))
-        five = F.relu(self.conv5(F.relu(self.reduce5(x))))
-        three = F.relu(self.conv3(F.relu(self.reduce3(x))))
-        one = F.relu(self.conv1(x))
-        return torch.cat((one, three, five, pooled), dim=1)
-''',
-        "module-list": '''
-class Inception(nn.Module):
-    def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
-        super().__init__()
-        def cr(c_in, c_out, k):
-            return [nn.Conv2d(c_in, c_out, k, padding=(k - 1) // 2), nn.ReLU()]
         self.branches = nn.ModuleList([
-            nn.Sequential(*cr(in_channels, c1, 1)),
-            nn.Sequential(*cr(in_channels, c3_reduce, 1), *cr(c3_reduce, c3, 3)),
-            nn.Sequential(*cr(in_channels, c5_reduce, 1), *cr(c5_reduce, c5, 5)),
-            nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), *cr(in_channels, pool_proj, 1)),
+            branch(nn.Conv2d(in_channels, c1, 1)),
+            branch(nn.Conv2d(in_channels, c3_reduce, 1), nn.Conv2d(c3_reduce, c3, 3, padding=1)),
+            branch(nn.Conv2d(in_channels, c5_reduce, 1), nn.Conv2d(c5_reduce, c5, 3, padding=1),
+                   nn.Conv2d(c5, c5, 3, padding=1)),
+            branch(nn.MaxPool2d(3, 1, 1), nn.Conv2d(in_channels, pool_proj, 1)),
         ])
 
     def forward(self, x):
-        return torch.cat([branch(x) for branch in self.branches], dim=1)
+        return torch.cat([b(x) for b in self.branches], 1)
 ''',
-    },
-    ("global-average-pooling", "GAPHead"): {
-        "sequential-inside": '''
-class GAPHead(nn.Module):
-    def __init__(self, in_channels, num_classes):
-        super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(in_channels, num_classes, 1),
-                                 nn.AdaptiveAvgPool2d(1), nn.Flatten())
-
-    def forward(self, x):
-        return self.net(x)
-''',
-        "functional-pool": '''
+        "functional-pool-and-relu": '''
 import torch.nn.functional as F
 
-class GAPHead(nn.Module):
-    def __init__(self, in_channels, num_classes):
+class Inception(nn.Module):
+    def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         super().__init__()
-        self.to_maps = nn.Conv2d(in_channels, num_classes, kernel_size=(1, 1), bias=True)
+        self.reduce5 = nn.Conv2d(in_channels, c5_reduce, 1)
+        self.reduce3 = nn.Conv2d(in_channels, c3_reduce, 1)
+        self.direct = nn.Conv2d(in_channels, c1, 1)
+        self.conv5_first = nn.Conv2d(c5_reduce, c5, 3, padding=1)
+        self.conv5_second = nn.Conv2d(c5, c5, 3, padding=1)
+        self.conv3 = nn.Conv2d(c3_reduce, c3, 3, padding=1)
+        self.project = nn.Conv2d(in_channels, pool_proj, 1)
 
     def forward(self, x):
-        return F.adaptive_avg_pool2d(self.to_maps(x), output_size=1).flatten(start_dim=1)
+        five = F.relu(self.conv5_second(F.relu(self.conv5_first(F.relu(self.reduce5(x))))))
+        three = F.relu(self.conv3(F.relu(self.reduce3(x))))
+        pooled = F.relu(self.project(F.max_pool2d(x, 3, stride=1, padding=1)))
+        return torch.cat((F.relu(self.direct(x)), three, five, pooled), dim=1)
 ''',
-        "flatten-then-mean": '''
-class GAPHead(nn.Module):
-    def __init__(self, in_channels, num_classes):
+    },
+    ("pointwise-today", "ShuffleUnit"): {
+        "functional-shuffle-with-permute": '''
+import torch.nn.functional as F
+
+def shuffle(x, groups):
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).permute(0, 2, 1, 3, 4).reshape(n, c, h, w)
+
+class ShuffleUnit(nn.Module):
+    def __init__(self, channels, mid_channels, groups):
         super().__init__()
-        self.layers = nn.ModuleDict({"score": nn.Conv2d(in_channels, num_classes, 1)})
+        self.groups = groups
+        self.conv1 = nn.Conv2d(channels, mid_channels, 1, groups=groups, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid_channels)
+        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, padding=1, groups=mid_channels,
+                               bias=False)
+        self.bn2 = nn.BatchNorm2d(mid_channels)
+        self.conv3 = nn.Conv2d(mid_channels, channels, 1, groups=groups, bias=False)
+        self.bn3 = nn.BatchNorm2d(channels)
 
     def forward(self, x):
-        maps = self.layers["score"](x)
-        return maps.flatten(2).mean(-1)  # (N, K, H*W) -> (N, K)
+        out = shuffle(F.relu(self.bn1(self.conv1(x))), self.groups)
+        out = self.bn3(self.conv3(self.bn2(self.conv2(out))))
+        return F.relu(out + x)
+''',
+        "shuffle-as-a-module-in-sequential": '''
+class Shuffle(nn.Module):
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, -1, h, w).transpose(1, 2).flatten(1, 2)
+
+class ShuffleUnit(nn.Module):
+    def __init__(self, channels, mid_channels, groups):
+        super().__init__()
+        self.branch = nn.Sequential(
+            nn.Conv2d(channels, mid_channels, 1, groups=groups, bias=False),
+            nn.BatchNorm2d(mid_channels), nn.ReLU(inplace=True), Shuffle(groups),
+            nn.Conv2d(mid_channels, mid_channels, 3, 1, 1, groups=mid_channels, bias=False),
+            nn.BatchNorm2d(mid_channels),
+            nn.Conv2d(mid_channels, channels, 1, groups=groups, bias=False),
+            nn.BatchNorm2d(channels))
+
+    def forward(self, x):
+        return torch.relu(x + self.branch(x))
+''',
+        "channel-index-shuffle": '''
+class ShuffleUnit(nn.Module):
+    def __init__(self, channels, mid_channels, groups):
+        super().__init__()
+        per = mid_channels // groups
+        self.order = [b * per + j for j in range(per) for b in range(groups)]
+        self.gconv1 = nn.Conv2d(channels, mid_channels, 1, groups=groups, bias=False)
+        self.norm1 = nn.BatchNorm2d(mid_channels)
+        self.dwconv = nn.Conv2d(mid_channels, mid_channels, 3, padding=1, groups=mid_channels,
+                                bias=False)
+        self.norm2 = nn.BatchNorm2d(mid_channels)
+        self.gconv2 = nn.Conv2d(mid_channels, channels, 1, groups=groups, bias=False)
+        self.norm3 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        y = torch.relu(self.norm1(self.gconv1(x)))[:, self.order]
+        y = self.norm3(self.gconv2(self.norm2(self.dwconv(y))))
+        return torch.relu(y + x)
 ''',
     },
 }

@@ -64,3 +64,28 @@ def test_release_holds_no_solution_or_hidden_test(assignment):
 def test_every_exercise_is_in_the_book(assignment):
     toc = (ROOT / "_toc.yml").read_text()
     assert f"file: exercises/{assignment}/{assignment}" in toc
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_sample_line_and_the_chapter_link_work_outside_the_repository(assignment):
+    """The intro's sample ✓ line is what the first public test cell prints, and the chapter link
+    points at the site (a downloaded notebook has no ../../chapters folder)."""
+    import contextlib
+    import io
+
+    from onebyone.tools import kit
+
+    release = nbformat.read(notebook_path(ROOT / "exercises", assignment), as_version=4)
+    intro = release.cells[0].source
+    sample = re.search(r"such as `(✓ [^`]+)`", intro).group(1)
+    assert f"]({kit.site_address(ROOT)}/chapters/{assignment}.html)" in intro
+    assert "../../chapters" not in intro and "nbgrader validate" not in intro
+    source = nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4)
+    namespace, printed = {"__name__": "__main__"}, io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        for cell in source.cells:
+            if cell.cell_type == "code" and "HIDDEN TESTS" not in cell.source:
+                exec(compile(cell.source, "cell", "exec"), namespace)
+                if cell.metadata["nbgrader"].get("grade"):
+                    break
+    assert printed.getvalue().strip() == sample

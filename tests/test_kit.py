@@ -1,6 +1,8 @@
 """The student kit, as a student with only the website gets it.
 
-The end-to-end test serves the built site on 127.0.0.1, makes a fresh venv outside the
+The wheel holds the course library, the checks and their data: no tools, no command, no extras
+(tests/test_no_answers_in_kit.py shows no member of it earns an item's points). The end-to-end
+test serves the built site on 127.0.0.1, makes a fresh venv outside the
 repository, installs torch and numpy, then the kit *from the served site*, and runs exercise
 notebooks downloaded from the site in a kernel of that venv: filled with the reference answers
 they run clean; left blank they stop on the first NotImplementedError; and no tool (grading,
@@ -41,7 +43,7 @@ def test_the_kit_address_follows_the_one_setting():
     assert kit.kit_url(ROOT).startswith(("http://", "https://"))
 
 
-def test_the_wheel_declares_ranges_and_puts_the_tools_in_extras(tmp_path):
+def test_the_wheel_declares_ranges_and_holds_the_library_checks_and_data_only(tmp_path):
     wheel = kit.build_wheel(ROOT, tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -53,8 +55,11 @@ def test_the_wheel_declares_ranges_and_puts_the_tools_in_extras(tmp_path):
         {"numpy", "torch", "matplotlib"}
     assert not [r for r in requires if "==" in r.split(";")[0]], "a student's kit pins nothing"
     assert metadata["Requires-Python"] == ">=3.10"
-    assert {"book", "grade"} <= set(metadata.get_all("Provides-Extra"))
-    assert "onebyone/checks/core.py" in names and "onebyone/tools/static/onebyone.css" in names
+    assert not metadata.get_all("Provides-Extra"), "the tools' extras belong to the course env"
+    assert "onebyone/checks/core.py" in names and "onebyone/models.py" in names
+    assert {f"onebyone/checks/data/{a}.npz" for a in assignments(ROOT)} <= set(names)
+    assert not [n for n in names if n.startswith("onebyone/tools")], "the tools are not the kit's"
+    assert not [n for n in names if n.endswith("entry_points.txt")], "the kit installs no command"
     assert not [n for n in names if n.startswith(("solutions/", "chapters/", "exercises/"))]
 
 

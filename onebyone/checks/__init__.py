@@ -2,9 +2,13 @@
 
 In a test cell: `from onebyone.checks import one_by_one as check`, then
 `check.conv1x1(conv1x1, x, weight)`. A failed check raises CheckFailure (an AssertionError)
-whose message is written for the learner.
+whose message is written for the learner; in a notebook its traceback shows the learner's
+frames only (display.py).
 """
 
+from onebyone.checks import display
 from onebyone.checks.core import CheckFailure, call_learner, check_equal, compare_arrays
+
+display.install()  # in a notebook: errors show the learner's frames, never the checks' source
 
 __all__ = ["CheckFailure", "call_learner", "check_equal", "compare_arrays"]

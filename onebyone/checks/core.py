@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from onebyone.checks import rules
+from onebyone.checks import display, rules
 
 PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
 TORCH_DIR = str(pathlib.Path(torch.__file__).resolve().parent)
@@ -66,6 +66,7 @@ def learner_check(check):
             result = check(*args, **kwargs)
         except BaseException:
             _tally["passed"] = 0
+            display.install()  # however the checks were imported, show the learner's frames
             raise
         finally:
             _tally["depth"] -= 1
@@ -272,27 +273,32 @@ def compare_arrays(got, expected, item, mistakes=(), atol=1e-6, rtol=1e-5):
         wrong = np.asarray(wrong, dtype=float)
         if wrong.shape == got.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
             raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {description}.")
-    error = np.abs(got - expected)
-    where = np.unravel_index(np.argmax(error), error.shape)
-    message = (f"{item}: the values are wrong.\nOff by up to {error.max():.4g} "
-               f"at index {tuple(int(i) for i in where)}")
+    # Where it differs, never by how much: the size of the error would give the answer away.
+    wrong = ~np.isclose(got, expected, atol=atol, rtol=rtol)
+    first = tuple(int(i) for i in np.argwhere(wrong)[0])
+    message = (f"{item}: the values are wrong at {int(wrong.sum())} of {wrong.size} places, "
+               f"the first at index {first}")
     if got.ndim == 4:
-        bad = sorted({int(c) for c in np.nonzero(error > atol + rtol * np.abs(expected))[1]})
+        bad = sorted({int(c) for c in np.nonzero(wrong)[1]})
         message += f";\nchannels that differ: {bad[:10]}{' ...' if len(bad) > 10 else ''}"
     raise CheckFailure(message + ".")
 
 
 def check_equal(got, expected, item, mistakes=()):
-    """Check an exact answer (a count); `mistakes` maps wrong values to what probably went wrong."""
+    """Check an exact answer (a count); `mistakes` maps wrong values to what probably went wrong.
+
+    The message never shows the expected number: it says whether the answer is too small or too
+    large, and names the mistake when the answer is a known wrong one."""
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
         raise CheckFailure(f"{item}: expected a whole number, got a {type(got).__name__}.")
     if int(got) == expected:
         return
     for wrong, description in mistakes:
-        if int(got) == wrong:
-            raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.\n"
+        if int(got) == wrong and wrong != expected:
+            raise CheckFailure(f"{item}: your answer {int(got)} is not right.\n"
                                f"It looks like {description}.")
-    raise CheckFailure(f"{item}: got {int(got)}, expected {expected}.")
+    side = "too small" if int(got) < expected else "too large"
+    raise CheckFailure(f"{item}: your answer {int(got)} is {side}.")
 
 
 # --- torch modules: construct, run, copy state ------------------------------------------------
@@ -345,3 +351,23 @@ def randomize_state(module, seed):
             else:  # biases, running means
                 value.copy_(0.5 * torch.randn(value.shape, generator=g))
     return module
+
+
+def check_copied(given, made, item):
+    """Fail if the learner's module `made` shares tensors with the module `given` to it (a change
+    to one would change the other): it must hold copies of the numbers.
+
+    Seen only when `made` lives in this process; a module a grader copies from another process
+    cannot share anyway."""
+    held = {k: v.clone() for k, v in made.state_dict().items()}
+    with torch.no_grad():
+        for value in given.parameters():
+            value.add_(1.0)
+        try:
+            shared = any(not torch.equal(held[k], v) for k, v in made.state_dict().items())
+        finally:
+            for value in given.parameters():
+                value.sub_(1.0)
+    if shared:
+        raise CheckFailure(f"{item}: your module shares its tensors with the one it was given: "
+                           "training one would change the other. Give it copies of the numbers.")

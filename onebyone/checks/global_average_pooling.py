@@ -1,131 +1,31 @@
-"""Checks for the `global-average-pooling` exercise: global average pooling in NumPy, a classifier
-head built on it, its indifference to where things are in the image, and the same head written
-as a fully connected layer."""
+"""Checks for the `global-average-pooling` exercise: the GAP head written as one fully connected
+layer, the same head with the pooling first (as torchvision's ResNet, ShuffleNetV2 and
+MobileNetV3 heads do), and how early the mean can go in a head that has more layers.
+
+The reference's outputs come from `reference("global-average-pooling")` (reference.py); the
+pool-first item needs none: the head the learner is given is its own reference.
+"""
 
 import numpy as np
 import torch
+from torch import nn
 
-from onebyone import layers, models
+from onebyone import layers
 from onebyone.checks.core import (
     CheckFailure,
-    as_array,
     call_learner,
+    check_copied,
     compare_arrays,
-    construct_learner,
     forward,
     learner_check,
     passed,
     randomize_state,
 )
-from onebyone.checks.roles import compare_modules, kind, match
+from onebyone.checks.reference import reference
 
-__all__ = ["gap_as_fc", "gap_head", "global_avg_pool", "invariance", "passed",
-           "permute_positions"]
-
-
-@learner_check
-def global_avg_pool(global_avg_pool, x):
-    """The learner's NumPy global average pooling against the reference on one input."""
-    x = np.array(x, dtype=float)
-    n, c, h, w = x.shape
-    item = f"global_avg_pool(x of shape {x.shape})"
-    got = as_array(call_learner(global_avg_pool, x.copy(), numpy_only=True,
-                                item="global_avg_pool"), item)
-    shapes = {
-        (n, h, w): "it looks like you averaged over the channels instead of over space (H, W)",
-        (n, c, 1, 1): "the pooled maps kept their 1×1 spatial size; return (N, C)",
-        (c,): "the batch was averaged too; keep one row per sample",
-    }
-    if got.shape != (n, c) and got.shape in shapes:
-        raise CheckFailure(f"{item}: expected shape {(n, c)}, got {got.shape}: "
-                           f"{shapes[got.shape]}.")
-    compare_arrays(got, layers.global_avg_pool(x), item, mistakes=[
-        ("each map was summed instead of averaged", x.sum(axis=(2, 3))),
-        ("the maximum of each map was taken (max pooling), not the average",
-         x.max(axis=(2, 3))),
-        ("only the first row of each map was averaged", x[:, :, 0, :].mean(axis=2)),
-    ])
-
-
-def _head_explain(missing, extra, learner_units):
-    kinds = [kind(u.signature) for u in learner_units]
-    if "linear" in kinds:
-        return ("Your head holds a Linear layer; it uses a 1×1 Conv2d, whose weight is "
-                "(num_classes, in_channels, 1, 1), to make one map per class before pooling.")
-    if kinds == ["conv"] and "bias" not in dict(learner_units[0].signature):
-        return "The 1×1 convolution needs its bias (bias=True, the default)."
-    return ""
-
-
-@learner_check
-def gap_head(GAPHead, in_channels, num_classes, size=(5, 6), seed=0):
-    """The learner's GAPHead against the reference: structure and logits."""
-    item = f"GAPHead({in_channels}, {num_classes})"
-    head = construct_learner(GAPHead, in_channels, num_classes, item=item)
-    reference = randomize_state(models.GAPHead(in_channels, num_classes), seed)
-    x = torch.randn(2, in_channels, *size, generator=torch.Generator().manual_seed(seed + 1))
-
-    def mistakes(mode):
-        with torch.no_grad():
-            maps = reference.class_maps(x)  # (N, K, H, W)
-        return [("the maps were max-pooled, not averaged", maps.amax(dim=(2, 3)).numpy()),
-                ("a ReLU was applied to the class maps; the head returns raw logits",
-                 torch.relu(maps).mean(dim=(2, 3)).numpy()),
-                ("the maps were summed, not averaged", maps.sum(dim=(2, 3)).numpy())]
-
-    compare_modules(head, reference, x, item, mistakes=mistakes, explain=_head_explain)
-
-
-@learner_check
-def permute_positions(permute_positions, x, seed):
-    """The learner's shuffle of the spatial positions against the reference."""
-    x = np.array(x, dtype=float)
-    n, c, h, w = x.shape
-    item = f"permute_positions(x of shape {x.shape}, seed={seed})"
-    got = call_learner(permute_positions, x.copy(), seed, numpy_only=True,
-                       item="permute_positions")
-    perm = np.random.default_rng(seed).permutation(h * w)
-    flat = x.reshape(n, c, h * w)  # (N, C, H, W) -> (N, C, H*W)
-    inverse = np.empty_like(flat)
-    inverse[:, :, perm] = flat  # out.flat[perm[i]] = x.flat[i]: the inverse shuffle
-    mistakes = [("the inverse permutation was applied: out.flat[perm[i]] = x.flat[i]",
-                 inverse.reshape(n, c, h, w))]
-    if h == w:
-        mistakes.append(("rows and columns were swapped",
-                         layers.permute_positions(x.transpose(0, 1, 3, 2), seed)))
-    compare_arrays(got, layers.permute_positions(x, seed), item, mistakes=mistakes)
-
-
-@learner_check
-def invariance(global_avg_pool, GAPHead, x, seeds, num_classes=3):
-    """The property: the learner's pooling and head give the same answer on shuffled positions."""
-    x = np.array(x, dtype=float)
-    n, c, h, w = x.shape
-    before = as_array(call_learner(global_avg_pool, x.copy(), numpy_only=True,
-                                   item="global_avg_pool"), "global_avg_pool(x)")
-    item = f"GAPHead({c}, {num_classes})"
-    head = construct_learner(GAPHead, c, num_classes, item=item)
-    match(randomize_state(models.GAPHead(c, num_classes), seeds[0]), head,
-          torch.from_numpy(x).float(), item, explain=_head_explain)
-    logits = forward(head, torch.from_numpy(x).float(), item)
-    for seed in seeds:
-        shuffled = layers.permute_positions(x, seed)
-        after = call_learner(global_avg_pool, shuffled.copy(), numpy_only=True,
-                             item="global_avg_pool")
-        compare_arrays(after, before, f"global_avg_pool of x with its positions shuffled "
-                       f"(seed {seed}) against global_avg_pool(x): they should be equal")
-        compare_arrays(forward(head, torch.from_numpy(shuffled).float(), item), logits,
-                       f"{item} on x with its positions shuffled (seed {seed}) against {item} "
-                       "on x: the logits should be equal", atol=1e-5, rtol=1e-4)
-
-
-def gap_as_fc_expected(weight, bias, h, w):
-    """The GAP head (a 1×1 convolution with `weight` (K, C) and `bias` (K,), then the mean over
-    h×w positions) as one Linear layer on the flattened maps: every position gets the class's
-    channel weights divided by h·w; the bias is added once."""
-    k, c = weight.shape
-    per_position = np.repeat(weight[:, :, None] / (h * w), h * w, axis=2)  # (K, C, H*W)
-    return per_position.reshape(k, c * h * w), bias.copy()  # (K, C, H*W) -> (K, C*H*W)
+__all__ = ["earliest_mean", "gap_as_fc", "passed", "pool_first"]
+ASSIGNMENT = "global-average-pooling"
+LAYERS = ("conv1x1", "conv3x3", "batchnorm", "relu", "dropout", "maxpool3x3")
 
 
 @learner_check
@@ -135,22 +35,21 @@ def gap_as_fc(gap_as_fc, weight, bias, h, w, seed=0):
     weight, bias = np.array(weight, dtype=float), np.array(bias, dtype=float)
     k, c = weight.shape
     item = f"gap_as_fc(weight of shape {weight.shape}, bias, h={h}, w={w})"
+    want_weight, want_bias = reference(ASSIGNMENT)("gap_as_fc", weight, bias, h, w)
+    mistakes = [("the weights are H·W times too large: the logits are a mean over the "
+                 "positions, not a sum", want_weight * (h * w))]
+    if h * w > 1 and c > 1:  # the same numbers laid out position by position
+        by_position = want_weight.reshape(k, c, h * w).transpose(0, 2, 1).reshape(k, -1)
+        mistakes.append(("the weights are laid out position by position; x.reshape(N, -1) on "
+                         "NCHW maps runs through the channels slowest", by_position))
     got = call_learner(gap_as_fc, weight.copy(), bias.copy(), h, w, numpy_only=True,
                        item="gap_as_fc")
     if not isinstance(got, tuple) or len(got) != 2:
         raise CheckFailure(f"{item}: return a pair (fc_weight, fc_bias).")
-    want_weight, want_bias = gap_as_fc_expected(weight, bias, h, w)
-    position_major = np.tile(weight / (h * w), (1, h * w))  # (K, H*W*C): positions outermost
-    mistakes = [("the weights were not divided by H·W: a mean is the sum divided by the number "
-                 "of positions", want_weight * (h * w))]
-    if h * w > 1 and c > 1:
-        mistakes.append(("the weights are laid out position by position (H, W, C); flattening "
-                         "NCHW maps puts the channel first: index c·H·W + i·W + j",
-                         position_major))
     compare_arrays(got[0], want_weight, f"{item}: fc_weight", mistakes=mistakes)
     compare_arrays(got[1], want_bias, f"{item}: fc_bias", mistakes=[
-        ("the bias was divided by H·W too: it is added once, after the mean", bias / (h * w)),
-    ])
+        ("the bias was scaled with the weights: it is added once, after the mean",
+         bias / (h * w))] if h * w > 1 else [])
     # What it means: the same logits as the GAP head, before and after shuffling positions.
     x = np.random.default_rng(seed).normal(size=(3, c, h, w))
     gap = x.mean(axis=(2, 3)) @ weight.T + bias
@@ -158,3 +57,58 @@ def gap_as_fc(gap_as_fc, weight, bias, h, w, seed=0):
         fc = shuffled.reshape(3, c * h * w) @ np.asarray(got[0], dtype=float).T + got[1]
         compare_arrays(fc, gap, f"{item}: your Linear layer on the flattened maps against the "
                        "GAP head")
+
+
+# --- the same head, pooling first --------------------------------------------------------------
+
+
+@learner_check
+def pool_first(pool_first, in_channels, num_classes, size=(5, 4), seed=0):
+    """The learner's Linear, applied to the mean of each map, must give what the given head
+    (a 1×1 convolution to the classes, then the mean of each class map) gives."""
+    conv = randomize_state(nn.Conv2d(in_channels, num_classes, 1), seed)
+    before = {k: v.clone() for k, v in conv.state_dict().items()}
+    x = torch.from_numpy(np.random.default_rng(seed).normal(size=(3, in_channels, *size)))
+    with torch.no_grad():
+        want = conv(x.float()).mean(dim=(2, 3)).double().numpy()  # (N, K, H, W) -> (N, K)
+    item = f"pool_first(Conv2d({in_channels}, {num_classes}, 1))"
+    linear = call_learner(pool_first, conv, numpy_only=False, item="pool_first")
+    if not isinstance(linear, nn.Linear):
+        raise CheckFailure(f"{item} returned a {type(linear).__name__}; expected torch.nn.Linear.")
+    if any(not torch.equal(before[k], v) for k, v in conv.state_dict().items()):
+        raise CheckFailure(f"{item} changed the convolution; leave it untouched.")
+    if "bias" not in linear.state_dict():
+        raise CheckFailure(f"{item}: your Linear has no bias; the head's convolution has one.")
+    pooled = x.mean(dim=(2, 3)).float()  # (N, C, H, W) -> (N, C)
+    without_bias = want - conv.bias.detach().double().numpy()
+    compare_arrays(forward(linear, pooled, item), want,
+                   f"{item} on the pooled features against the head on the maps",
+                   mistakes=[("the convolution's bias did not make it into the Linear",
+                              without_bias)], atol=1e-5, rtol=1e-4)
+    check_copied(conv, linear, item)
+
+
+# --- how early can the mean go? -----------------------------------------------------------------
+
+
+@learner_check
+def earliest_mean(earliest_mean, head):
+    """The learner's earliest place for the mean in a head (a list of layer names)."""
+    head = [str(name) for name in head]
+    unknown = [name for name in head if name not in LAYERS]
+    if unknown:
+        raise ValueError(f"unknown layers {unknown}")
+    want = reference(ASSIGNMENT)("earliest_mean", head)
+    got = call_learner(earliest_mean, list(head), numpy_only=True, item="earliest_mean")
+    item = f"earliest_mean({head})"
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
+        raise CheckFailure(f"{item}: return a whole number, an index into the list.")
+    if not 0 <= int(got) <= len(head):
+        raise CheckFailure(f"{item}: the mean goes before one of the {len(head)} layers or after "
+                           f"the last: an index from 0 to {len(head)}; yours is {int(got)}.")
+    if int(got) < want:
+        raise CheckFailure(f"{item}: the mean cannot go that early: a layer after your place "
+                           "does not let the mean pass it unchanged.")
+    if int(got) > want:
+        raise CheckFailure(f"{item}: the mean can go earlier than that: look again at what "
+                           "each layer does to one position and to its neighbours.")

@@ -1,96 +1,39 @@
-"""Checks for the `inception-cost` exercise: the cost of a convolution, the naive and bottleneck 5×5
-branches of the Inception example, the width at which a 1×1 reduction stops saving, and the
-Inception module itself."""
+"""Checks for the `inception-cost` exercise: the Inception module with its 5×5 branch factorised
+into two 3×3 convolutions (as in Inception-v2), the reduction width at which a 1×1 layer stops
+saving multiplications, and fusing the 1×1 convolutions that read the module's input.
 
-import torch
+The reference's outputs come from `reference("inception-cost")` (reference.py): stored in the kit
+for the public tests, the instructor's code in the hidden tests. The module's reference is a
+record (its seeded state and outputs, roles.module_record), never its code.
+"""
+
+import itertools
+
+import numpy as np
 from torch import nn
 
-from onebyone import cost, models
 from onebyone.checks.core import (
     CheckFailure,
     call_learner,
     check_equal,
+    compare_arrays,
     construct_learner,
     learner_check,
     passed,
-    randomize_state,
 )
-from onebyone.checks.roles import compare_modules, kind, layers_of, pair, setting, shown
+from onebyone.checks.reference import reference
+from onebyone.checks.roles import (
+    RecordedModule,
+    compare_modules,
+    kind,
+    layers_of,
+    pair,
+    setting,
+    shown,
+)
 
-__all__ = ["branch5_cost", "break_even_reduce", "conv_mults", "conv_params", "inception",
-           "passed"]
-
-
-@learner_check
-def conv_params(conv_params, c_in, c_out, k, bias=False):
-    """The learner's parameter count of a k×k convolution."""
-    item = f"conv_params({c_in}, {c_out}, {k}, bias={bias})"
-    got = call_learner(conv_params, c_in, c_out, k, bias, numpy_only=True, item="conv_params")
-    expected = cost.conv_params(c_in, c_out, k, bias=bias)
-    check_equal(got, expected, item, [
-        (c_in * c_out * k + (c_out if bias else 0), "the kernel was counted as k, not k×k"),
-        (expected + c_out, "the bias was counted twice" if bias else
-         "a bias was counted although bias=False"),
-        (expected - c_out, "the biases were left out"),
-        (c_in * k * k + (c_out if bias else 0), "the output channels were left out: every "
-                                                 "output channel has its own filter"),
-    ])
-
-
-@learner_check
-def conv_mults(conv_mults, h_out, w_out, c_in, c_out, k):
-    """The learner's multiplication count of a k×k convolution with an h_out×w_out output."""
-    item = f"conv_mults({h_out}, {w_out}, {c_in}, {c_out}, {k})"
-    got = call_learner(conv_mults, h_out, w_out, c_in, c_out, k, numpy_only=True,
-                       item="conv_mults")
-    expected = cost.conv_mults(h_out, w_out, c_in, c_out, k)
-    check_equal(got, expected, item, [
-        (h_out * w_out * c_in * c_out * k, "the kernel was counted as k, not k×k"),
-        (c_out * c_in * k * k, "only one output position was counted"),
-        (h_out * w_out * c_out * k * k, "the input channels were left out: each output value "
-                                        "is a dot product over k·k·c_in inputs"),
-        (expected + h_out * w_out * c_out, "the bias additions were counted as multiplications"),
-    ])
-
-
-def branch5_expected(h, w, c_in, c_out, c_reduce):
-    """(parameters, multiplications) of a "same" 5×5 branch, with an optional 1×1 reduction."""
-    if c_reduce is None:
-        return cost.conv_params(c_in, c_out, 5), cost.conv_mults(h, w, c_in, c_out, 5)
-    params = cost.conv_params(c_in, c_reduce, 1) + cost.conv_params(c_reduce, c_out, 5)
-    mults = cost.conv_mults(h, w, c_in, c_reduce, 1) + cost.conv_mults(h, w, c_reduce, c_out, 5)
-    return params, mults
-
-
-@learner_check
-def branch5_cost(branch5_cost, h, w, c_in, c_out, c_reduce=None):
-    """The learner's (parameters, multiplications) of the 5×5 branch, naive or with a bottleneck."""
-    item = f"branch5_cost({h}, {w}, {c_in}, {c_out}, c_reduce={c_reduce})"
-    got = call_learner(branch5_cost, h, w, c_in, c_out, c_reduce, numpy_only=True,
-                       item="branch5_cost")
-    if not isinstance(got, tuple) or len(got) != 2:
-        raise CheckFailure(f"{item}: return a pair (parameters, multiplications).")
-    params, mults = branch5_expected(h, w, c_in, c_out, c_reduce)
-    naive_params, naive_mults = branch5_expected(h, w, c_in, c_out, None)
-    if c_reduce is None:
-        params_mistakes, mults_mistakes = [], []
-    else:
-        params_mistakes = [
-            (cost.conv_params(c_reduce, c_out, 5), "the 1×1 reduction was left out"),
-            (cost.conv_params(c_in, c_reduce, 1) + naive_params,
-             "the 5×5 convolution was counted on all c_in channels, not on the c_reduce "
-             "channels the 1×1 layer leaves"),
-        ]
-        mults_mistakes = [
-            (cost.conv_mults(h, w, c_reduce, c_out, 5), "the 1×1 reduction was left out"),
-            (cost.conv_mults(h, w, c_in, c_reduce, 1) + naive_mults,
-             "the 5×5 convolution was counted on all c_in channels, not on the c_reduce "
-             "channels the 1×1 layer leaves"),
-            (cost.conv_mults(h, w, c_in, c_reduce, 5) + cost.conv_mults(h, w, c_reduce, c_out, 5),
-             "the reduction was counted as a 5×5 convolution; it is 1×1"),
-        ]
-    check_equal(got[0], params, f"{item} parameters", params_mistakes)
-    check_equal(got[1], mults, f"{item} multiplications", mults_mistakes)
+__all__ = ["break_even_reduce", "fuse_1x1", "inception", "passed"]
+ASSIGNMENT = "inception-cost"
 
 
 def _inception_explain(missing, extra, learner_units):
@@ -98,9 +41,11 @@ def _inception_explain(missing, extra, learner_units):
     convs = [dict(u.signature) for u in learner_units if kind(u.signature) == "conv"]
     if convs and all("bias" not in conv for conv in convs):
         return "The convolutions need their biases (bias=True, the default)."
-    if len(convs) != 6:
-        return (f"The module has six convolutions (1×1 | 1×1, 3×3 | 1×1, 5×5 | pool, 1×1); "
-                f"yours has {len(convs)}.")
+    if len(convs) != 7:
+        return (f"The module has seven convolutions (1×1 | 1×1, 3×3 | 1×1, 3×3, 3×3 | pool, "
+                f"1×1); yours has {len(convs)}.")
+    if any(conv["weight"][2:] == (5, 5) for conv in convs):
+        return "The 5×5 convolution is replaced: no convolution is larger than 3×3."
     return ""
 
 
@@ -124,51 +69,59 @@ def _inception_diagnose(module):
 @learner_check
 def inception(Inception, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, size=(8, 8),
               seed=0):
-    """The learner's Inception module against the reference: structure and output."""
+    """The learner's factorised Inception module against the reference: structure and output."""
     args = (in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj)
     item = f"Inception{args}"
     module = construct_learner(Inception, *args, item=item)
-    reference = randomize_state(models.Inception(*args), seed)
-    x = torch.randn(2, in_channels, *size, generator=torch.Generator().manual_seed(seed + 1))
+    record = reference(ASSIGNMENT)("module:Inception", list(args), seed, [2, in_channels, *size])
+    target = RecordedModule(record)
+    blocks = np.cumsum([0, c1, c3, c5, pool_proj])
 
     def mistakes(mode):
-        with torch.no_grad():
-            outs = [b(x) for b in (reference.branch1, reference.branch3, reference.branch5,
-                                   reference.branch_pool)]
-            no_relu_pool = reference.branch_pool[1][0](reference.branch_pool[0](x))
-        found = [("the branches were concatenated in another order; it is 1×1, 3×3, 5×5, pool",
-                  torch.cat(order, dim=1).numpy())
-                 for order in ([outs[3], outs[0], outs[1], outs[2]],
-                               [outs[0], outs[2], outs[1], outs[3]],
-                               outs[::-1])]
-        found.append(("the pool branch's 1×1 projection has no ReLU",
-                      torch.cat(outs[:3] + [no_relu_pool], dim=1).numpy()))
-        return found
+        out = np.asarray(target.outputs[f"values/{mode}"])
+        parts = [out[:, blocks[i]:blocks[i + 1]] for i in range(4)]
+        return [("the branches were concatenated in another order; it is 1×1, 3×3, double 3×3, "
+                 "pool", np.concatenate([parts[i] for i in order], axis=1))
+                for order in itertools.permutations(range(4)) if order != (0, 1, 2, 3)]
 
-    compare_modules(module, reference, x, item, mistakes=mistakes, explain=_inception_explain,
-                    diagnose=_inception_diagnose)
-
-
-def break_even_expected(c_in, c_out, k):
-    """The smallest c_reduce for which 1×1 (c_in -> c_reduce) then k×k (c_reduce -> c_out) needs
-    at least the multiplications of one k×k (c_in -> c_out). Per output position:
-    r·c_in + r·k²·c_out >= k²·c_in·c_out, so r >= k²·c_in·c_out / (c_in + k²·c_out)."""
-    return -(-(k * k * c_in * c_out) // (c_in + k * k * c_out))  # the ceiling, in integers
+    compare_modules(module, target, target.x, item, mistakes=mistakes,
+                    explain=_inception_explain, diagnose=_inception_diagnose)
 
 
 @learner_check
 def break_even_reduce(break_even_reduce, c_in, c_out, k):
     """The learner's width at which a 1×1 reduction stops saving multiplications."""
     item = f"break_even_reduce({c_in}, {c_out}, {k})"
+    want = reference(ASSIGNMENT)("break_even_reduce", c_in, c_out, k)
     got = call_learner(break_even_reduce, c_in, c_out, k, numpy_only=True,
                        item="break_even_reduce")
-    expected = break_even_expected(c_in, c_out, k)
-    check_equal(got, expected, item, [
-        (expected - 1, f"you returned the widest reduction that still saves ({expected - 1}); "
-                       "the question asks for the first width that no longer does"),
-        (c_in, "the 1×1 convolution's own multiplications were left out: without them any "
-               "width below c_in would save"),
-        (break_even_expected(c_out, c_in, k), "c_in and c_out were swapped"),
-        (expected + 1, "'no longer saves' starts where the two counts are equal, not after"),
-    ])
+    if isinstance(got, float) and got == int(got):
+        got = int(got)
+    # No "off by one" hint: naming a neighbour of the answer would give the answer away.
+    check_equal(got, want, item)
 
+
+@learner_check
+def fuse_1x1(fuse_1x1, branches):
+    """The learner's fused 1×1 convolution of the branches whose first layer reads the input.
+
+    `branches` maps a branch's name to (weight (C_i, C_in), bias (C_i,)) of its first 1×1 layer,
+    in the module's order."""
+    branches = {name: tuple(np.array(a, dtype=float) for a in pair_) for name, pair_ in
+                branches.items()}
+    names = list(branches)
+    want_names, want_weight, want_bias = reference(ASSIGNMENT)("fuse_1x1", branches)
+    got = call_learner(fuse_1x1, {n: (w.copy(), b.copy()) for n, (w, b) in branches.items()},
+                       numpy_only=True, item="fuse_1x1")
+    item = f"fuse_1x1 of {names}"
+    if not isinstance(got, tuple) or len(got) != 3:
+        raise CheckFailure(f"{item}: return a triple (names, weight, bias).")
+    got_names = list(got[0]) if isinstance(got[0], (list, tuple)) else got[0]
+    if got_names != list(want_names):
+        if isinstance(got_names, list) and set(got_names) > set(want_names):
+            raise CheckFailure(f"{item}: you fused {got_names}; one of them does not read the "
+                               "module's input directly, so its 1×1 layer cannot join the others.")
+        raise CheckFailure(f"{item}: the names of the fused branches are not right: list the "
+                           "branches whose 1×1 layer reads the input, in the module's order.")
+    compare_arrays(got[1], want_weight, f"{item}: the fused weight")
+    compare_arrays(got[2], want_bias, f"{item}: the fused bias")

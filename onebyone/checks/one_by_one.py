@@ -1,159 +1,198 @@
-"""Checks for the `one-by-one` exercise: a NumPy 1×1 convolution, a Linear as a 1×1 Conv2d,
-the cost of a 1×1 layer, and a 1×1 convolution folded into the convolution before it. Each
-function takes the learner's function first."""
+"""Checks for the `one-by-one` exercise: a grouped 1×1 convolution in NumPy, a fully connected
+layer on a whole feature map as one convolution, and a 1×1 convolution folded into the
+convolution before it. Each check takes the learner's function first.
+
+The reference's outputs come from `reference("one-by-one")`: stored outputs in the kit for the
+public tests, the instructor's code in the hidden tests (reference.py). Known mistakes are
+recognised by asking the reference for what a typical wrong answer gives (the reference on
+transposed weights, without a bias, ...), so no construction of an answer is written here.
+"""
 
 import numpy as np
 import torch
 from torch import nn
 
-from onebyone import cost, layers
 from onebyone.checks.core import (
     CheckFailure,
     call_learner,
-    check_equal,
+    check_copied,
     compare_arrays,
     forward,
     learner_check,
     passed,
 )
+from onebyone.checks.reference import reference
 
-__all__ = ["conv1x1", "conv1x1_cost", "fold_1x1", "linear_as_conv1x1", "passed"]
+__all__ = ["conv1x1", "fc_as_conv", "fold_1x1", "passed"]
+ASSIGNMENT = "one-by-one"
 
 
-def conv1x1_mistakes(x, weight, bias):
-    """What typical wrong 1×1 convolutions return on this input."""
-    found = [("ReLU was applied; the convolution itself has no activation",
-              layers.relu(layers.conv1x1(x, weight, bias)))]
+def _floats(*arrays):
+    return [None if a is None else np.array(a, dtype=float) for a in arrays]
+
+
+def _interleaved(ref, x, weight, bias, groups):
+    """What a grouped 1×1 convolution gives when its groups are taken as every `groups`-th
+    channel (0, G, 2G, ...) instead of consecutive blocks: the reference on reordered channels."""
+    def order(channels):  # channel g + j·G goes to place g·(C/G) + j
+        return np.array([g + j * groups for g in range(groups) for j in range(channels // groups)])
+
+    c_in, c_out = x.shape[1], weight.shape[0]
+    into, out = order(c_in), order(c_out)
+    blocked = ref("conv1x1", x[:, into], weight[out], None if bias is None else bias[out], groups)
+    result = np.empty_like(blocked)
+    result[:, out] = blocked
+    return result
+
+
+def conv1x1_mistakes(ref, x, weight, bias, groups):
+    """(description, output) of typical wrong grouped 1×1 convolutions on this input."""
+    want = ref("conv1x1", x, weight, bias, groups)
+    found = [("ReLU was applied; the convolution itself has no activation", np.maximum(want, 0))]
     if bias is not None:
-        found.append(("the bias was left out", layers.conv1x1(x, weight)))
+        found.append(("the bias was left out", ref("conv1x1", x, weight, None, groups)))
     n, c_in, h, w = x.shape
-    pixels_mixed_up = x.reshape(n, h * w, c_in).transpose(0, 2, 1).reshape(x.shape)
-    found.append(("x was reshaped to (N, H*W, C_in) without moving the channel axis first: "
-                  "use a transpose (or moveaxis) before the reshape",
-                  layers.conv1x1(pixels_mixed_up, weight, bias)))
-    if weight.shape[0] == weight.shape[1]:
+    mixed = x.reshape(n, h * w, c_in).transpose(0, 2, 1).reshape(x.shape)
+    found.append(("x was reshaped so that pixels and channels got mixed up: move the channel "
+                  "axis before reshaping", ref("conv1x1", mixed, weight, bias, groups)))
+    if groups == 1 and weight.shape[0] == weight.shape[1]:
         found.append(("the weight is used transposed: weight[o, c] connects input channel c "
-                      "to output channel o", layers.conv1x1(x, weight.T, bias)))
-    return found
+                      "to output channel o", ref("conv1x1", x, weight.T, bias, 1)))
+    if groups > 1:
+        found.append(("the groups were taken as every `groups`-th channel; a group is a block "
+                      "of consecutive channels", _interleaved(ref, x, weight, bias, groups)))
+    return want, found
 
 
 @learner_check
-def conv1x1(conv1x1, x, weight, bias=None):
-    """The learner's NumPy conv1x1 against the reference on one input."""
-    copies = [None if a is None else np.array(a, dtype=float) for a in (x, weight, bias)]
-    got = call_learner(conv1x1, *copies, numpy_only=True, item="conv1x1")
-    compare_arrays(got, layers.conv1x1(x, weight, bias), "conv1x1(x, weight, bias)",
-                   mistakes=conv1x1_mistakes(x, weight, bias))
+def conv1x1(conv1x1, x, weight, bias=None, groups=1):
+    """The learner's NumPy grouped 1×1 convolution against the reference on one input."""
+    x, weight, bias = _floats(x, weight, bias)
+    want, mistakes = conv1x1_mistakes(reference(ASSIGNMENT), x, weight, bias, groups)
+    copies = [None if a is None else a.copy() for a in (x, weight, bias)]
+    got = call_learner(conv1x1, *copies, groups, numpy_only=True, item="conv1x1")
+    compare_arrays(got, want, f"conv1x1 with groups={groups}", mistakes=mistakes)
 
 
-def _copied_state_mistake(conv, linear):
-    """What went wrong in copying the Linear's numbers into the Conv2d, or ''."""
-    state = conv.state_dict()
-    weight = state["weight"].detach().double()[:, :, 0, 0]  # (out, in, 1, 1) -> (out, in)
-    want = linear.weight.detach().double()
-    if weight.shape == want.shape and not torch.allclose(weight, want, atol=1e-6):
-        if weight.shape == want.T.shape and torch.allclose(weight, want.T, atol=1e-6):
-            return "the weight was transposed: Linear's weight[o, i] is Conv2d's weight[o, i, 0, 0]"
-        if torch.allclose(weight.flatten().sort().values, want.flatten().sort().values,
-                          atol=1e-6):
-            return ("the Linear's weights are all there but in the wrong places: weight[o, i] "
-                    "of the Linear goes to weight[o, i, 0, 0] of the Conv2d")
-        return ("the Linear's weights were not copied into the Conv2d: it still holds the random "
-                "weights a new Conv2d starts with")
-    if linear.bias is not None and "bias" in state and not torch.allclose(
-            state["bias"].detach().double(), linear.bias.detach().double(), atol=1e-6):
-        return ("the Linear's bias was not copied into the Conv2d: it still holds the random "
-                "bias a new Conv2d starts with")
-    return ""
+# --- a fully connected layer on a feature map, as one convolution -------------------------------
+
+
+def _linear(channels, height, width, out_features, bias, seed):
+    """A Linear on C·H·W features with seeded, non-symmetric weights (from NumPy's generator, so
+    the same numbers everywhere)."""
+    g = np.random.default_rng(seed)
+    linear = nn.Linear(channels * height * width, out_features, bias=bias)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(g.normal(size=tuple(linear.weight.shape))))
+        if bias:
+            linear.bias.copy_(torch.from_numpy(g.normal(size=out_features)))
+    return linear
+
+
+def _windows(linear, x, height, width):
+    """What the Linear gives on every height×width window of x, flattened as x.reshape(N, -1)
+    flattens one map: (N, C, H', W') -> (N, out, H' - height + 1, W' - width + 1)."""
+    n, _, rows, cols = x.shape
+    patches = nn.functional.unfold(x, (height, width))  # (N, C·height·width, positions)
+    out = linear(patches.transpose(1, 2))  # (N, positions, out)
+    return out.transpose(1, 2).reshape(n, -1, rows - height + 1, cols - width + 1)
+
+
+def _weights_mistake(weight, linear):
+    """What went wrong with the Conv2d's weight, judged from its numbers, or ''."""
+    want = linear.weight.detach().double().flatten()
+    got = weight.detach().double().flatten()
+    if got.shape != want.shape:
+        return ""
+    if torch.allclose(got, want, atol=1e-6):
+        return ""
+    if torch.allclose(got.sort().values, want.sort().values, atol=1e-6):
+        return ("all the Linear's weights are there, but in the wrong places: the Linear reads "
+                "the map as x.reshape(N, -1) does; put each weight where the convolution meets "
+                "the same channel, row and column")
+    return ("the Conv2d does not hold the Linear's weights: it still holds the random weights a "
+            "new Conv2d starts with, or numbers computed from them")
 
 
 @learner_check
-def linear_as_conv1x1(linear_as_conv1x1, in_features, out_features, bias=True, seed=0,
-                      size=(3, 4)):
-    """The learner's Conv2d must compute, at every pixel, what the Linear computes."""
-    torch.manual_seed(seed)
-    linear = nn.Linear(in_features, out_features, bias=bias)
+def fc_as_conv(fc_as_conv, channels, height, width, out_features, bias=True, seed=0):
+    """The learner's Conv2d must compute the Linear on the whole map, and on every window of a
+    larger one; it must hold copies of the Linear's numbers, not the Linear's own tensors."""
+    linear = _linear(channels, height, width, out_features, bias, seed)
     before = {k: v.clone() for k, v in linear.state_dict().items()}
-    conv = call_learner(linear_as_conv1x1, linear, numpy_only=False, item="linear_as_conv1x1")
-    item = "linear_as_conv1x1(linear)"
+    conv = call_learner(fc_as_conv, linear, channels, height, width, numpy_only=False,
+                        item="fc_as_conv")
+    item = f"fc_as_conv(linear, {channels}, {height}, {width})"
     if not isinstance(conv, nn.Conv2d):
         raise CheckFailure(f"{item} returned a {type(conv).__name__}; expected torch.nn.Conv2d.")
-    if tuple(conv.kernel_size) != (1, 1):
-        raise CheckFailure(f"{item}: the kernel size is {tuple(conv.kernel_size)}, not (1, 1).")
-    if (conv.in_channels, conv.out_channels) != (in_features, out_features):
-        raise CheckFailure(f"{item}: expected {in_features} -> {out_features} channels, got "
-                           f"{conv.in_channels} -> {conv.out_channels}.")
-    if ("bias" in conv.state_dict()) != (linear.bias is not None):
-        if linear.bias is not None:
-            raise CheckFailure(f"{item}: the Linear has a bias, but your Conv2d has none: make it "
-                               "with bias=True and copy the Linear's bias into it.")
-        raise CheckFailure(f"{item}: the Linear has no bias, so the Conv2d must have none "
-                           "(bias=False); yours adds one.")
     if any(not torch.equal(before[k], v) for k, v in linear.state_dict().items()):
         raise CheckFailure(f"{item} changed the Linear's weights; leave its input untouched.")
-    mistake = _copied_state_mistake(conv, linear)
-    if mistake:
-        raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {mistake}.")
-    x = torch.randn(2, in_features, *size, generator=torch.Generator().manual_seed(seed + 1))
+    if (conv.in_channels, conv.out_channels) != (channels, out_features):
+        raise CheckFailure(f"{item}: the Conv2d goes from {conv.in_channels} to "
+                           f"{conv.out_channels} channels; the Linear reads {channels} channels "
+                           f"and gives {out_features} features.")
+    if tuple(conv.kernel_size) != (height, width):
+        raise CheckFailure(f"{item}: the kernel is {tuple(conv.kernel_size)}; one output "
+                           "position must see everything the Linear sees.")
+    state = conv.state_dict()
+    if ("bias" in state) != bias:
+        raise CheckFailure(f"{item}: the Linear {'has a' if bias else 'has no'} bias; yours "
+                           f"{'has none' if bias else 'adds one'}.")
+    mistake = _weights_mistake(state["weight"], linear)
+    if not mistake and bias and not torch.allclose(state["bias"].double(),
+                                                   linear.bias.double(), atol=1e-6):
+        mistake = "the Linear's bias was not copied into the Conv2d"
+    g = np.random.default_rng(seed + 1)
+    x = torch.from_numpy(g.normal(size=(2, channels, height, width)))
+    larger = torch.from_numpy(g.normal(size=(1, channels, height + 2, width + 1)))
+    exact = _linear(channels, height, width, out_features, bias, seed).double()
     with torch.no_grad():
-        expected = linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # (N, H, W, C) -> NCHW
-    got = forward(conv, x, item)
-    compare_arrays(got, expected.numpy(), f"{item}(x)")
+        on_map = exact(x.reshape(2, -1))[:, :, None, None]  # (N, out) -> (N, out, 1, 1)
+        on_windows = _windows(exact, larger, height, width)
+    for name, inputs, want in (("the map", x, on_map),
+                               ("every window of a larger map", larger, on_windows)):
+        got = forward(conv, inputs.float(), item)
+        try:
+            compare_arrays(got, want.numpy(), f"{item} on {name}", atol=1e-4, rtol=1e-4)
+        except CheckFailure:
+            if mistake:
+                raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {mistake}."
+                                   ) from None
+            raise
+    check_copied(linear, conv, item)
 
 
-@learner_check
-def conv1x1_cost(conv1x1_cost, h, w, c_in, c_out, bias):
-    """The learner's (parameters, multiplications) of a 1×1 convolution."""
-    got = call_learner(conv1x1_cost, h, w, c_in, c_out, bias, numpy_only=True,
-                       item="conv1x1_cost")
-    item = f"conv1x1_cost({h}, {w}, {c_in}, {c_out}, bias={bias})"
-    if not isinstance(got, tuple) or len(got) != 2:
-        raise CheckFailure(f"{item}: return a pair (parameters, multiplications).")
-    params, mults = got
-    check_equal(params, cost.conv_params(c_in, c_out, 1, bias=bias), f"{item} parameters", [
-        (cost.conv_params(c_in, c_out, 1, bias=not bias), "biases were counted the wrong way"),
-        (h * w * c_in * c_out, "you returned the multiplications as the parameters"),
-    ])
-    check_equal(mults, cost.conv_mults(h, w, c_in, c_out, 1), f"{item} multiplications", [
-        (c_in * c_out, "you counted the multiplications for one pixel only"),
-        (h * w * c_in * c_out + h * w * c_out,
-         "the bias additions were counted as multiplications"),
-    ])
-
-
-def folded(weight, bias, weight1x1, bias1x1):
-    """The reference fold: a k×k convolution (weight (M, C, k, k), bias (M,)) followed by a 1×1
-    convolution (weight1x1 (O, M), bias1x1 (O,)) is one k×k convolution (weight (O, C, k, k),
-    bias (O,)): the 1×1 mixes the k×k filters, and passes the k×k bias through its weights."""
-    return (np.einsum("om,mckl->ockl", weight1x1, weight),  # (O, M) x (M, C, k, k) -> (O, C, k, k)
-            weight1x1 @ bias + bias1x1)
+# --- folding a 1×1 convolution into the convolution before it -----------------------------------
 
 
 @learner_check
 def fold_1x1(fold_1x1, weight, bias, weight1x1, bias1x1, seed=0):
     """The learner's folded (weight, bias), then the proof: one convolution with them gives what
     the two convolutions give, on a random image."""
-    arrays = [np.array(a, dtype=float) for a in (weight, bias, weight1x1, bias1x1)]
+    arrays = _floats(weight, bias, weight1x1, bias1x1)
     weight, bias, weight1x1, bias1x1 = arrays
     item = f"fold_1x1 (k×k weight {weight.shape}, 1×1 weight {weight1x1.shape})"
-    got = call_learner(fold_1x1, *(a.copy() for a in arrays), numpy_only=True, item="fold_1x1")
-    if not isinstance(got, tuple) or len(got) != 2:
-        raise CheckFailure(f"{item}: return a pair (weight, bias).")
-    want_weight, want_bias = folded(*arrays)
+    ref = reference(ASSIGNMENT)
+    want_weight, want_bias = ref("fold_1x1", *arrays)
     weight_mistakes = []
     if weight1x1.shape[0] == weight1x1.shape[1]:
         weight_mistakes.append(("the 1×1 weight was used transposed: weight1x1[o, m] takes "
                                 "channel m of the k×k output to output channel o",
-                                folded(weight, bias, weight1x1.T, bias1x1)[0]))
-    compare_arrays(got[0], want_weight, f"{item}: the folded weight", mistakes=weight_mistakes)
+                                ref("fold_1x1", weight, bias, weight1x1.T, bias1x1)[0]))
     bias_mistakes = [
-        ("the k×k convolution's bias was dropped: it passes through the 1×1 convolution, as "
-         "weight1x1 @ bias", bias1x1),
-        ("the 1×1 convolution's own bias was left out", weight1x1 @ bias),
+        ("the k×k convolution's bias was dropped: it goes through the 1×1 convolution like "
+         "every other value of its output", ref("fold_1x1", weight, 0 * bias, weight1x1,
+                                                bias1x1)[1]),
+        ("the 1×1 convolution's own bias was left out",
+         ref("fold_1x1", weight, bias, weight1x1, 0 * bias1x1)[1]),
     ]
     if bias.shape == bias1x1.shape:
-        bias_mistakes.append(("the two biases were added; the k×k bias is first mixed by the "
-                              "1×1 weights (weight1x1 @ bias)", bias + bias1x1))
+        bias_mistakes.append(("the two biases were simply added: the k×k bias goes through the "
+                              "1×1 layer's weights first", bias + bias1x1))
+    got = call_learner(fold_1x1, *(a.copy() for a in arrays), numpy_only=True, item="fold_1x1")
+    if not isinstance(got, tuple) or len(got) != 2:
+        raise CheckFailure(f"{item}: return a pair (weight, bias).")
+    compare_arrays(got[0], want_weight, f"{item}: the folded weight", mistakes=weight_mistakes)
     compare_arrays(got[1], want_bias, f"{item}: the folded bias", mistakes=bias_mistakes)
     # The proof, on a random image: one convolution with the learner's numbers = the two.
     k = weight.shape[-1]

@@ -342,3 +342,77 @@ def _explain_failure(got, expected, name, mode, mistakes, diagnose, learner, ite
         if told:
             raise CheckFailure(f"{item}: {told}\n({failure})") from None
         raise
+
+
+# --- a reference module the kit does not hold: its state and outputs, recorded ------------------
+
+
+def _probes(state):
+    """{name: state} of every state `match` may load into the reference: the real one, every
+    batch norm the identity ("neutral"), and one batch norm real at a time ("probe:<owner>")."""
+    found = {"values": state, "neutral": _neutral(units(state), state)}
+    for unit in units(state):
+        if kind(unit.signature) == "norm":
+            probe = dict(found["neutral"])
+            for leaf, _ in unit.signature:
+                probe[unit.key(leaf)] = state[unit.key(leaf)]
+            found[f"probe:{unit.owner}"] = probe
+    return found
+
+
+def _state_key(state):
+    from onebyone.checks.reference import digest  # (reference.py imports nothing of roles)
+
+    return digest("state", [sorted((k, v.detach().double().numpy()) for k, v in state.items())])
+
+
+def module_record(cls, args, seed, shape):
+    """What the checks need of a reference module `cls(*args)` with seeded state, on a seeded
+    input of `shape`: its state, the input, and its output (eval and train mode) under every
+    state `match` may load. Run by the instructor's tools on the reference class; the kit's
+    checks replay it with RecordedModule."""
+    from onebyone.checks.core import randomize_state
+
+    module = randomize_state(cls(*args), seed)
+    x = torch.from_numpy(np.random.default_rng(seed + 1).normal(size=shape)).float()
+    state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    outputs = {}
+    for name, values in _probes(state).items():
+        for mode in ("eval", "train"):
+            module.load_state_dict(values)
+            module.train(mode == "train")
+            with torch.no_grad():
+                outputs[f"{name}/{mode}"] = module(x).double().numpy()
+    return {"state": {k: v.numpy() for k, v in state.items()}, "x": x.numpy(),
+            "outputs": outputs}
+
+
+class RecordedModule:
+    """Stands in for the reference module in `match` and `compare_modules`, from a record made by
+    `module_record`: the same state_dict, and the recorded output for whichever recorded state
+    was last loaded."""
+
+    def __init__(self, record):
+        self.state = {k: torch.from_numpy(np.asarray(v)) for k, v in record["state"].items()}
+        self.x = torch.from_numpy(np.asarray(record["x"]))
+        self.outputs = record["outputs"]
+        self.names = {_state_key(values): name for name, values in _probes(self.state).items()}
+        self.loaded, self.mode = "values", "eval"
+
+    def state_dict(self):
+        return {k: v.clone() for k, v in self.state.items()}
+
+    def load_state_dict(self, values):
+        self.loaded = self.names.get(_state_key(values))
+
+    def train(self, mode=True):
+        self.mode = "train" if mode else "eval"
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def __call__(self, x):
+        if self.loaded is None or not torch.equal(x, self.x):
+            raise KeyError("no recorded output for this state or input")
+        return torch.from_numpy(np.asarray(self.outputs[f"{self.loaded}/{self.mode}"]))

@@ -24,6 +24,8 @@ BEGIN, END = "<!-- kit: begin -->", "<!-- kit: end -->"
 TORCH_CPU = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
 # the setup cell's line naming the kit's address (its ImportError message uses it)
 KIT_LINE = re.compile(r'^KIT = "[^"]*"', re.MULTILINE)
+# a notebook's link to its chapter: on the site, so that it works in a downloaded notebook
+CHAPTER_LINK = re.compile(r"\]\((?:\.\./\.\./chapters/|https?://[^)\s]*/chapters/)([\w-]+)\.(?:md|html)\)")
 
 
 def wheel_name(root=None):
@@ -87,6 +89,9 @@ def _updated_notebook(path, root):
 
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = CHAPTER_LINK.sub(
+                lambda m: f"]({site_address(root)}/chapters/{m.group(1)}.html)", cell.source)
         if cell.cell_type == "markdown" and BEGIN in cell.source:
             cell.source = _with_block(cell.source, block(root, "exercise"))
         elif cell.cell_type == "code" and KIT_LINE.search(cell.source):
@@ -119,20 +124,59 @@ def write_blocks(root):
     return changed
 
 
-def build_wheel(root, into):
-    """Build the package's wheel into folder `into` (offline: no build isolation).
+# What the kit's wheel holds: the course library, the checks and their data. Never the tools
+# (grading, release, the reference's runner, the `onebyone` command): they stay in the course
+# folder, installed in the course's own environment only.
+KIT_EXCLUDES = ("tools", "__pycache__", "*.pyc")
 
-    It is built from a clean copy of what the wheel is made of, so no stale `build/` folder
-    can slip an old file into it and the course folder is left as it was."""
+
+def kit_pyproject(root):
+    """The kit's own pyproject.toml: the course package's name, version and dependency ranges,
+    with no extras and no command (the course's pyproject keeps those for the tools)."""
+    import json
+
+    import tomllib
+
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    quoted = ", ".join(json.dumps(d) for d in project["dependencies"])
+    return f"""[build-system]
+requires = ["setuptools>=77"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = {json.dumps(project["name"])}
+version = {json.dumps(project["version"])}
+description = "One by One: the course library and the exercises' checks (the student kit)"
+readme = "README.md"
+requires-python = {json.dumps(project["requires-python"])}
+license = {json.dumps(project["license"])}
+dependencies = [{quoted}]
+
+[tool.setuptools.packages.find]
+include = ["onebyone*"]
+
+[tool.setuptools.package-data]
+"onebyone.checks" = ["data/*.npz"]
+"""
+
+
+def build_wheel(root, into):
+    """Build the student kit's wheel into folder `into` (offline: no build isolation).
+
+    It is built from a clean copy of what the kit is made of (the package without its tools,
+    and the kit's own pyproject), so no stale `build/` folder can slip an old file into it and
+    the course folder is left as it was."""
     into = pathlib.Path(into).resolve()
     into.mkdir(parents=True, exist_ok=True)
     for old in into.glob("onebyone-*.whl"):
         old.unlink()
     with tempfile.TemporaryDirectory(prefix="onebyone-kit-") as scratch:
-        for name in ("pyproject.toml", "README.md", "LICENSE"):
+        for name in ("README.md", "LICENSE"):
             shutil.copy2(root / name, scratch)
+        (pathlib.Path(scratch) / "pyproject.toml").write_text(kit_pyproject(root),
+                                                              encoding="utf-8")
         shutil.copytree(root / "onebyone", pathlib.Path(scratch) / "onebyone",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                        ignore=shutil.ignore_patterns(*KIT_EXCLUDES))
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
              "--no-build-isolation", "--wheel-dir", str(into), scratch],

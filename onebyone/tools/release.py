@@ -2,12 +2,13 @@
 
 Each assignment is solutions/<id>/<id>.ipynb; nbgrader strips the solutions and hidden tests and
 writes exercises/<id>/<id>.ipynb. The course commits both. First, the kit's "how to get going"
-block and address are brought up to date in the sources and intro.md (kit.py).
+block, address and chapter links are brought up to date in the sources and intro.md (kit.py);
+last, the public tests' reference outputs are recorded into the kit's data (answers.py).
 """
 
 import subprocess
 
-from onebyone.tools import environment, kit
+from onebyone.tools import answers, environment, kit
 
 ROOT = environment.course_root()
 
@@ -35,3 +36,5 @@ def release(assignment_ids, root=ROOT):
             raise ReleaseFailed(f"nbgrader could not release {assignment!r}:\n"
                                 f"{done.stdout}{done.stderr}")
         print(f"released exercises/{assignment}/{assignment}.ipynb")
+        stored = answers.record(assignment, root)
+        print(f"recorded {stored} reference outputs into onebyone/checks/data/{assignment}.npz")
