@@ -13,6 +13,7 @@ from onebyone.tools import cli
 
 A = samples.ASSIGNMENT
 CONV, FC, FOLD = samples.CONV_ITEM, samples.FC_ITEM, samples.FOLD_ITEM
+CONV_AND_FOLD_TESTS = samples.CONV_TESTS | samples.FOLD_TESTS  # what wrong() gets wrong
 TIMEOUT = 8  # seconds per submission in this class: honest ones need about one
 ROOT = samples.ROOT
 
@@ -174,21 +175,21 @@ def graded(tmp_path_factory):
 
     # hostile submissions: wrong answers with an attack
     case("patch_comparisons", text(samples.add_after(wrong(), "setup", PATCH_COMPARISONS)),
-         wrong(), attacked=samples.CONV_TESTS | samples.FOLD_TESTS)
+         wrong(), attacked=CONV_AND_FOLD_TESTS)
     case("patch_isinstance", text(samples.add_after(wrong(), "setup", PATCH_ISINSTANCE)),
-         wrong(), status=None, attacked=samples.CONV_TESTS | samples.FOLD_TESTS)
+         wrong(), status=None, attacked=CONV_AND_FOLD_TESTS)
     always_equal = samples.set_code(samples.honest(A, course), CONV, ALWAYS_EQUAL)
     samples.set_code(always_equal, FOLD, samples.ALWAYS_EQUAL_FOLD)
-    case("always_equal", text(always_equal), wrong(), attacked=samples.CONV_TESTS | samples.FOLD_TESTS)
+    case("always_equal", text(always_equal), wrong(), attacked=CONV_AND_FOLD_TESTS)
     blanker = samples.set_code(samples.honest(A, course), FOLD, samples.BLANK_LATER_CELLS)
     case("blank_later_cells", text(blanker), wrong(conv=False), attacked=samples.FOLD_TESTS)
     hider = edit_tests(samples.add_after(wrong(), "setup", HIDE_EXCEPTIONS),
                        lambda code: "try:\n" + "\n".join("    " + ln for ln in code.splitlines())
                        + "\nexcept BaseException:\n    pass")
-    case("hide_exceptions", text(hider), wrong(), attacked=samples.CONV_TESTS | samples.FOLD_TESTS)
+    case("hide_exceptions", text(hider), wrong(), attacked=CONV_AND_FOLD_TESTS)
     reference = samples.set_code(samples.honest(A, course), CONV, samples.USES_REFERENCE_CONV)
     samples.set_code(reference, FOLD, samples.USES_REFERENCE_FOLD)
-    case("uses_reference", text(reference), wrong(), attacked=samples.CONV_TESTS | samples.FOLD_TESTS)
+    case("uses_reference", text(reference), wrong(), attacked=CONV_AND_FOLD_TESTS)
     case("forged_checks", text(samples.set_code(samples.honest(A, course), CONV,
                                                 samples.FORGED_CHECKS)),
          wrong(fold=False), attacked=samples.CONV_TESTS)

@@ -65,13 +65,13 @@ def test_a_class_of_one_natural_short_answer_is_not_one_group():
 
 
 def test_names_comments_layout_and_own_attribute_names_do_not_matter():
-    code, released = bench.solution_code("resnet-bottleneck", "Bottleneck", samples.ROOT)
+    code, released = bench.solution_code("resnet-bottleneck", "PreActBottleneck", samples.ROOT)
     disguised = bench.disguise(code, released, random.Random(0))
     assert disguised != code
     assert [t for t, _ in index.tokens(disguised)] == [t for t, _ in index.tokens(code)]
     # an attribute the cell sets on self is the student's name for a part: renaming it is
     # no change; an attribute it only reads (nn.Conv2d, x.mean) is an API, kept
-    renamed = code.replace("self.body", "self.main_path").replace("self.shortcut", "self.skip")
+    renamed = code.replace("self.body", "self.main_path").replace("self.projection", "self.skip")
     assert [t for t, _ in index.tokens(renamed)] == [t for t, _ in index.tokens(code)]
     other_api = code.replace("nn.BatchNorm2d", "nn.GroupNorm")
     assert [t for t, _ in index.tokens(other_api)] != [t for t, _ in index.tokens(code)]
@@ -86,7 +86,7 @@ def test_the_code_handed_out_is_never_evidence():
 
 def test_the_index_finds_what_comparing_all_pairs_finds():
     """Two ways: the inverted index's candidate pairs, and every pair scored the same way."""
-    codes, released = _class("resnet-bottleneck", "Bottleneck", 120, seed=7)
+    codes, released = _class("resnet-bottleneck", "PreActBottleneck", 120, seed=7)
     built = index.Index(released)
     for key, code in sorted(codes.items()):
         built.add(key, code)
@@ -108,7 +108,7 @@ def test_the_index_finds_what_comparing_all_pairs_finds():
 
 
 def test_a_fingerprint_the_class_shares_is_no_evidence():
-    codes, released = _class("resnet-bottleneck", "Bottleneck", 60, seed=3)
+    codes, released = _class("resnet-bottleneck", "PreActBottleneck", 60, seed=3)
     built = index.Index(released)
     for key, code in sorted(codes.items()):
         built.add(key, code)
