@@ -142,6 +142,56 @@ WRONG_FOLD = '''def fold_1x1(weight, bias, weight1x1, bias1x1):
     folded = np.einsum("om,mikl->oikl", weight1x1, weight)
     return folded, bias1x1  # forgets the k×k bias, which goes through the 1×1 layer too'''
 
+# --- conv1x1 written other ways (the class report's and the similarity index's class): a near
+# copy of the solution (names, comments and layout changed), three other right answers, a hang
+
+CONV_NEAR_COPY = '''def conv1x1(inp, w, b=None, g=1):
+    """My grouped 1x1 convolution."""
+    batch, cin, rows, cols = inp.shape
+    cout = w.shape[0]
+    # split the channels into g blocks
+    parts = inp.reshape(batch, g, cin // g,
+                        rows, cols)
+    kernels = w.reshape(g, cout // g, cin // g)  # one matrix per block
+    res = np.einsum("abc,dacef->dabef", kernels, parts).reshape(batch, cout, rows, cols)
+    if b is not None:
+        res = res + b[None, :, None, None]  # broadcast over N, H and W
+    return res'''
+CONV_TENSORDOT = '''def conv1x1(x, weight, bias=None, groups=1):
+    size_in, size_out = x.shape[1] // groups, weight.shape[0] // groups
+    parts = []
+    for g in range(groups):
+        block = x[:, g * size_in:(g + 1) * size_in]
+        rows = weight[g * size_out:(g + 1) * size_out]
+        parts.append(np.tensordot(rows, block, axes=([1], [1])))  # (C_out/G, N, H, W)
+    out = np.concatenate(parts).transpose(1, 0, 2, 3)
+    if bias is not None:
+        out += bias.reshape(1, -1, 1, 1)
+    return out'''
+CONV_LOOPS = '''def conv1x1(x, weight, bias=None, groups=1):
+    n, c, h, w = x.shape
+    per_in, per_out = c // groups, weight.shape[0] // groups
+    out = np.zeros((n, weight.shape[0], h, w))
+    for o in range(weight.shape[0]):
+        first = (o // per_out) * per_in
+        for k in range(per_in):
+            out[:, o] += weight[o, k] * x[:, first + k]
+        if bias is not None:
+            out[:, o] += bias[o]
+    return out'''
+CONV_MATMUL = '''def conv1x1(x, weight, bias=None, groups=1):
+    n, c, h, w = x.shape
+    full = np.kron(np.eye(groups), np.ones((weight.shape[0] // groups, c // groups)))
+    full[full == 1] = weight.ravel()  # the block-diagonal (C_out, C_in) weight
+    flat = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N, C, H, W) -> (N*H*W, C)
+    out = flat @ full.T
+    if bias is not None:
+        out = out + bias
+    return out.reshape(n, h, w, -1).transpose(0, 3, 1, 2)'''
+CONV_HANGS = '''def conv1x1(x, weight, bias=None, groups=1):
+    while True:  # never returns
+        pass'''
+
 # --- noisy and hostile versions of the items (tests/test_grading.py) ----------------------------
 
 NOISY_CONV_SUFFIX = '''

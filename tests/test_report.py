@@ -18,7 +18,7 @@ from onebyone.tools import cli
 from onebyone.tools.grading import batch, feedback, report, runner, sandbox, similarity
 from onebyone.tools.grading.result import ItemResult, Result, Status
 
-A = "one-by-one"
+A = samples.ASSIGNMENT
 TIMEOUT = 16  # seconds per submission, shared among its test cells
 
 
@@ -28,55 +28,12 @@ def hang_message():
     share = runner.item_seconds(sandbox.Limits(seconds=TIMEOUT), len(source.tests()))
     return f"timed out after {runner.seconds_text(share)} s"
 
-CONV_TESTS = {"test_conv1x1_public", "test_conv1x1_hidden"}
+CONV_TESTS = samples.CONV_TESTS
 
 EINSUM = samples.solution_code(A, "conv1x1")
-NEAR_COPY = '''def conv1x1(inp, w, b=None, g=1):
-    """My grouped 1x1 convolution."""
-    batch, cin, rows, cols = inp.shape
-    cout = w.shape[0]
-    # split the channels into g blocks
-    parts = inp.reshape(batch, g, cin // g,
-                        rows, cols)
-    kernels = w.reshape(g, cout // g, cin // g)  # one matrix per block
-    res = np.einsum("abc,dacef->dabef", kernels, parts).reshape(batch, cout, rows, cols)
-    if b is not None:
-        res = res + b[None, :, None, None]  # broadcast over N, H and W
-    return res'''
-TENSORDOT = '''def conv1x1(x, weight, bias=None, groups=1):
-    size_in, size_out = x.shape[1] // groups, weight.shape[0] // groups
-    parts = []
-    for g in range(groups):
-        block = x[:, g * size_in:(g + 1) * size_in]
-        rows = weight[g * size_out:(g + 1) * size_out]
-        parts.append(np.tensordot(rows, block, axes=([1], [1])))  # (C_out/G, N, H, W)
-    out = np.concatenate(parts).transpose(1, 0, 2, 3)
-    if bias is not None:
-        out += bias.reshape(1, -1, 1, 1)
-    return out'''
-LOOPS = '''def conv1x1(x, weight, bias=None, groups=1):
-    n, c, h, w = x.shape
-    per_in, per_out = c // groups, weight.shape[0] // groups
-    out = np.zeros((n, weight.shape[0], h, w))
-    for o in range(weight.shape[0]):
-        first = (o // per_out) * per_in
-        for k in range(per_in):
-            out[:, o] += weight[o, k] * x[:, first + k]
-        if bias is not None:
-            out[:, o] += bias[o]
-    return out'''
-MATMUL = '''def conv1x1(x, weight, bias=None, groups=1):
-    n, c, h, w = x.shape
-    full = np.kron(np.eye(groups), np.ones((weight.shape[0] // groups, c // groups)))
-    full[full == 1] = weight.ravel()  # the block-diagonal (C_out, C_in) weight
-    flat = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N, C, H, W) -> (N*H*W, C)
-    out = flat @ full.T
-    if bias is not None:
-        out = out + bias
-    return out.reshape(n, h, w, -1).transpose(0, 3, 1, 2)'''
-HANGS = '''def conv1x1(x, weight, bias=None, groups=1):
-    while True:  # never returns
-        pass'''
+NEAR_COPY, TENSORDOT, LOOPS, MATMUL, HANGS = (
+    samples.CONV_NEAR_COPY, samples.CONV_TENSORDOT, samples.CONV_LOOPS, samples.CONV_MATMUL,
+    samples.CONV_HANGS)
 ANSWERS = {"ann": EINSUM, "ben": NEAR_COPY, "cat": TENSORDOT, "dan": LOOPS, "eve": MATMUL,
            "hang": HANGS, "blank": ""}
 

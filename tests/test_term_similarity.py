@@ -155,37 +155,8 @@ def test_the_class_reports_case_flags_the_near_copy_only():
     """The class report's own case (tests/test_report.py): the solution, a near copy of it
     (names, comments, layout changed), three other correct answers and two blank stubs."""
     code, stub = bench.solution_code("one-by-one", "conv1x1", samples.ROOT)
-    near_copy = '''def conv1x1(inp, w, b=None):
-    """My 1x1 convolution."""
-    # mix the channels at every pixel
-    result = np.einsum("ij,njhw->nihw",
-                       w, inp)
-    if b is not None:
-        result = result + b[None, :, None, None]  # broadcast over N, H and W
-    return result'''
-    tensordot = '''def conv1x1(x, weight, bias=None):
-    out = np.tensordot(weight, x, axes=([1], [1]))  # (C_out, N, H, W)
-    out = out.transpose(1, 0, 2, 3)
-    if bias is not None:
-        out += bias.reshape(1, -1, 1, 1)
-    return out'''
-    loops = '''def conv1x1(x, weight, bias=None):
-    n, c, h, w = x.shape
-    out = np.zeros((n, weight.shape[0], h, w))
-    for o in range(weight.shape[0]):
-        for k in range(c):
-            out[:, o] += weight[o, k] * x[:, k]
-        if bias is not None:
-            out[:, o] += bias[o]
-    return out'''
-    matmul = '''def conv1x1(x, weight, bias=None):
-    n, c, h, w = x.shape
-    flat = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N, C, H, W) -> (N*H*W, C)
-    out = flat @ weight.T
-    if bias is not None:
-        out = out + bias
-    return out.reshape(n, h, w, -1).transpose(0, 3, 1, 2)'''
-    answers = {"ann": code, "ben": near_copy, "cat": tensordot, "dan": loops, "eve": matmul,
+    answers = {"ann": code, "ben": samples.CONV_NEAR_COPY, "cat": samples.CONV_TENSORDOT,
+               "dan": samples.CONV_LOOPS, "eve": samples.CONV_MATMUL,
                "left_blank_1": stub, "left_blank_2": stub}
     pairs = index.similar_pairs(answers, stub)
     assert [(p.first, p.second, p.score) for p in pairs] == [("ann", "ben", 1.0)]
