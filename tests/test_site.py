@@ -15,7 +15,7 @@ import pytest
 from books import ROOT, minimal_book
 from browser import SiteChecker, chromium_or_skip, launch, serve
 
-from onebyone.tools import book
+from onebyone.tools import book, kit
 
 PAGES = book.toc_pages(ROOT)
 NOTEBOOK_PAGES = [(docname, source) for docname, source in PAGES if source.suffix == ".ipynb"]
@@ -39,7 +39,7 @@ def browser():
 def site(browser, built_book):
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     with serve(built_book) as base:
-        yield SiteChecker(browser, base, screenshots=SCREENSHOTS)
+        yield SiteChecker(browser, base, screenshots=SCREENSHOTS, published=kit.site_address(ROOT))
 
 
 def prose(source):
