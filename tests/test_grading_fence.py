@@ -204,6 +204,7 @@ def assert_only_the_allow_list(seen):
     allowed = ("/usr/", "/etc/", "/dev/", "/tmp/work/", f"{fence.PACKAGE_DIR}/")
     assert [f for f in seen["files"] if not f.startswith(allowed)] == []
     assert seen["proc"] == [] and seen["pid"] == 1 and seen["ppid"] == 0
+    assert seen["writable"] == []
     assert seen["signal"] == "ESRCH"  # no other process to signal
     assert seen["interfaces"] == ["lo"] and seen["network"] == "ECONNREFUSED"
     assert seen["cwd"] == "/tmp/work"
