@@ -90,13 +90,19 @@ for route in ("memory", "proc"):
     space = {{"np": np}}
     exec(samples.thief(route), space)
     assert space["_stolen"], route
-    print(route, space[samples.STOLEN_ITEM](x, weight, bias).ravel().tolist())
+    if route == "memory":  # this process's own memory holds only the one source
+        print(route, space[samples.STOLEN_ITEM](x, weight, bias).ravel().tolist())
+    else:
+        print(route, "found")
 """
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=300)
     assert ran.returncode == 0, ran.stderr
-    # the instructor's conv1x1 adds the bias; the thieves' own wrong one does not
-    assert ran.stdout.split("\n")[:2] == ["memory [3.0, 3.0, 3.0]", "proc [3.0, 3.0, 3.0]"]
+    # The instructor's conv1x1 adds the bias; the thieves' own wrong one does not. The /proc
+    # route also reads every other process it may (the test runner's solution texts among them),
+    # so only its find is asserted; its pick may be another assignment's cell.
+    memory, proc = ran.stdout.split("\n")[:2]
+    assert memory == "memory [3.0, 3.0, 3.0]" and proc == "proc found"
 
 
 @pytest.fixture(scope="module")
