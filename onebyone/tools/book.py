@@ -12,7 +12,6 @@ And it is slow in one: it runs the pages one after the other. The pages to run a
 side first (parallel_pages.py), so Sphinx finds them all cached.
 """
 
-import ast
 import hashlib
 import io
 import json
@@ -23,6 +22,7 @@ import subprocess
 import sys
 
 from onebyone.tools import environment, kit, parallel_pages
+from onebyone.tools import names as code_names
 
 ROOT = environment.course_root()
 PACKAGE = environment.PACKAGE
@@ -74,30 +74,30 @@ def _imports_in_text(package, text):
 
 def _imports_in_module(package, path):
     """The helper-package files that module `path` imports (absolute or relative imports)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = path.read_text(encoding="utf-8")
     here = path.relative_to(package).with_suffix("").parts
     here = here[:-1] if here[-1] == "__init__" else here
     files = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: climb from this module's package
-                anchor = list(here[: len(here) - node.level + (path.name == "__init__.py")])
-                dotted = ".".join(anchor + ([node.module] if node.module else []))
-            elif node.module and (node.module + ".").startswith("onebyone."):
-                dotted = node.module[len("onebyone"):].lstrip(".")
-            else:
-                continue
-            for alias in node.names:
-                files.add(_module_file(package, f"{dotted}.{alias.name}".lstrip("."))
-                          or _module_file(package, dotted))
-            parts = dotted.split(".") if dotted else []
-            files.update(_module_file(package, ".".join(parts[:i])) for i in range(len(parts)))
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if (alias.name + ".").startswith("onebyone."):
-                    parts = alias.name.split(".")[1:]
+    for each in code_names.walk(tree).imports:
+        if each.plain:
+            for module in each.names:
+                if (module + ".").startswith("onebyone."):
+                    parts = module.split(".")[1:]
                     files.update(_module_file(package, ".".join(parts[:i]))
                                  for i in range(len(parts) + 1))
+            continue
+        if each.level:  # relative: climb from this module's package
+            anchor = list(here[: len(here) - each.level + (path.name == "__init__.py")])
+            dotted = ".".join(anchor + ([each.module] if each.module else []))
+        elif each.module and (each.module + ".").startswith("onebyone."):
+            dotted = each.module[len("onebyone"):].lstrip(".")
+        else:
+            continue
+        for name in each.names:
+            files.add(_module_file(package, f"{dotted}.{name}".lstrip("."))
+                      or _module_file(package, dotted))
+        parts = dotted.split(".") if dotted else []
+        files.update(_module_file(package, ".".join(parts[:i])) for i in range(len(parts)))
     return {f for f in files if f is not None}
 
 

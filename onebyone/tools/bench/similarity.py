@@ -22,7 +22,7 @@ import tokenize
 
 import nbformat
 
-from onebyone.tools import environment
+from onebyone.tools import environment, names
 from onebyone.tools.term import similarity_index
 
 TITLE = "Similar solutions: fingerprint index on one solution cell (medians)"
@@ -102,10 +102,7 @@ def disguise(code, released, rng):
     """`code` as a copier hands it in: its own names renamed (not those the task imposes),
     comments added: the same answer to the similarity check, another text to a reader."""
     imposed = set(re.findall(r"\w+", released))
-    tree_names = set()
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            tree_names.add(node.id)
+    tree_names = names.walk(code).stored
     renamed = {name: f"my_{name}_{rng.randint(0, 99)}" for name in tree_names - imposed}
     out = []
     for token in tokenize.generate_tokens(io.StringIO(code).readline):

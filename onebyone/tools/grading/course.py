@@ -1,4 +1,5 @@
-"""The course as the grader reads it, in one leaf module (it imports nothing of the package):
+"""The course as the grader reads it, in one leaf module (of the package it imports only
+onebyone.tools.names, itself a leaf):
 where the assignments are (solutions/<id>/<id>.ipynb, released as exercises/<id>/<id>.ipynb),
 the instructor's source notebook of each (`Source`), and how a notebook cell's nbgrader metadata
 and text are read, whatever shape a hand-edited submission gave them.
@@ -10,6 +11,8 @@ process imports it before it starts its workers, which should not wait for those
 import ast
 import dataclasses
 import pathlib
+
+from onebyone.tools import names
 
 
 def nbgrader_metadata(cell) -> dict:
@@ -94,18 +97,18 @@ class Source:
     def course_modules(self) -> list[str]:
         """The course package's modules its code cells import (`from onebyone.checks import
         one_by_one as check` names onebyone.checks and onebyone.checks.one_by_one)."""
-        names = set()
+        modules = set()
         for cell in self.cells:
             if cell.cell_type != "code":
                 continue
             try:
-                tree = ast.parse(cell.source)
+                imports = names.walk(cell.source).imports
             except SyntaxError:  # a magic, say: nothing to learn from this cell
                 continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    names.update(a.name for a in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    names.add(node.module)
-                    names.update(f"{node.module}.{a.name}" for a in node.names)
-        return sorted(n for n in names if n == "onebyone" or n.startswith("onebyone."))
+            for each in imports:
+                if each.plain:
+                    modules.update(each.names)
+                elif each.module and not each.level:
+                    modules.add(each.module)
+                    modules.update(f"{each.module}.{name}" for name in each.names)
+        return sorted(m for m in modules if m == "onebyone" or m.startswith("onebyone."))

@@ -14,7 +14,6 @@ KeyboardInterrupt or ignore SIGINT, and a process killed mid-call leaves no half
 on the pipe. A student's own cell that never ends still ends the submission ("timed out").
 """
 
-import ast
 import builtins
 import contextlib
 import importlib
@@ -24,6 +23,7 @@ import traceback
 import warnings
 
 from onebyone.checks import core
+from onebyone.tools import names
 from onebyone.tools.grading import plan, sandbox
 from onebyone.tools.grading.remote import ItemTimedOut, LearnerError, Session, SubmissionStopped
 from onebyone.tools.grading.result import ItemResult, Job, Result, Status
@@ -64,19 +64,11 @@ def seconds_text(seconds):
     return f"{seconds:.3g}"
 
 
-def _names(code):
-    """(names read, names assigned) in a test cell, nested scopes included."""
-    tree = ast.parse(code)
-    read, assigned = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (read if isinstance(node.ctx, ast.Load) else assigned).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                assigned |= {(a.asname or a.name).split(".")[0] for a in node.names}
-            else:
-                assigned.add(node.name)
-    return read, assigned
+def _names(code: str) -> tuple[frozenset, frozenset]:
+    """(names read, names assigned) in a test cell, nested scopes included. Parameters are not
+    assigned: a test cell's top level may read the student's `x` beside a `def check(x)`."""
+    found = names.walk(code)
+    return found.read, found.stored | found.defined | found.imported
 
 
 class Grading:

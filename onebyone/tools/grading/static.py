@@ -12,6 +12,7 @@ import ast
 
 from onebyone.checks import rules
 from onebyone.checks.core import CheckFailure
+from onebyone.tools import names
 
 IMPORTERS = {"__import__", "import_module"}
 
@@ -24,17 +25,13 @@ def _root(node):
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _local_names(node):
+def _local_names(node: ast.AST) -> set[str]:
     """Parameters and names assigned inside a function (they shadow the cells' globals)."""
-    names = set()
-    for inner in ast.walk(node):
-        if isinstance(inner, ast.arg):
-            names.add(inner.arg)
-        elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
-            names.add(inner.id)
+    found = names.walk(node)
+    local = set(found.parameters | found.stored)
     if isinstance(node, ast.ClassDef):
-        names.discard(node.name)
-    return names
+        local.discard(node.name)
+    return local
 
 
 class StudentSource:

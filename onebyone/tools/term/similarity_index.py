@@ -31,7 +31,6 @@ lacks; two short natural answers share little. Groups join pairs alike in the sa
 It flags pairs for a person to read; it never changes a grade.
 """
 
-import ast
 import builtins
 import collections
 import contextlib
@@ -44,6 +43,8 @@ import itertools
 import keyword
 import math
 import tokenize
+
+from onebyone.tools import names as code_names
 
 K = 5  # tokens per k-gram: a solution cell is short
 WINDOW = 4  # shared runs of WINDOW + K - 1 = 8 tokens or more always share a fingerprint
@@ -60,24 +61,10 @@ def bound_names(code: str) -> tuple[set, set] | None:
     loop targets, imports; attributes assigned (`self.conv1 = ...`). None when it does not
     parse."""
     try:
-        tree = ast.parse(code)
+        found = code_names.walk(code)
     except (SyntaxError, ValueError):
         return None
-    names, attributes = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            attributes.add(node.attr)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names, attributes
+    return set(found.bound), set(found.stored_attributes)
 
 
 def tokens(code: str) -> list[tuple[str, int]]:
