@@ -28,6 +28,7 @@ import tempfile
 import threading
 import uuid
 
+from onebyone.tools import files
 from onebyone.tools.grading import collector_paused, result
 
 _IDLE = []  # grader processes of this Dask worker waiting for work
@@ -82,16 +83,18 @@ def _sources_folder(sources):
     digest = digest.hexdigest()[:16]
     folder = pathlib.Path(_scratch()) / f"sources-{digest}"
     if not folder.is_dir():
-        partial = folder.with_name(folder.name + f".{uuid.uuid4().hex}")
-        for assignment, (source, release) in sources.items():
-            for part, data in (("solutions", source), ("exercises", release)):
-                if data is not None:
-                    (partial / part / assignment).mkdir(parents=True, exist_ok=True)
-                    (partial / part / assignment / f"{assignment}.ipynb").write_bytes(data)
         try:
-            partial.rename(folder)
-        except OSError:  # another thread of this worker wrote the same sources first
-            pass
+            with files.written_whole(folder) as partial:
+                for assignment, (source, release) in sources.items():
+                    for part, data in (("solutions", source), ("exercises", release)):
+                        if data is not None:
+                            (partial / part / assignment).mkdir(parents=True, exist_ok=True)
+                            (partial / part / assignment / f"{assignment}.ipynb").write_bytes(
+                                data)
+        except OSError:
+            if not folder.is_dir():
+                raise
+            # another thread of this worker wrote the same sources first: its folder stays
     return str(folder)
 
 

@@ -26,6 +26,8 @@ from nbgrader import api, dbutil
 from nbgrader.api import Base, Course, Gradebook, MissingEntry
 from nbgrader.preprocessors.savecells import SaveCells
 
+from onebyone.tools import files
+
 CONNECT_SECONDS = 15
 COURSE_ID = "default_course"  # the course id nbgrader's Gradebook uses unless told otherwise
 # One advisory lock key for every onebyone grader of a database (a 64-bit signed integer).
@@ -318,10 +320,7 @@ def prepare(db_url, sources):
     try:
         staged = staging / "gradebook.db"
         _fill(f"sqlite:///{staged}", sources)
-        partial = new_file.with_name(new_file.name + ".partial")
-        shutil.copyfile(staged, partial)
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, new_file)
+        with files.written_whole(new_file, sync=True) as partial:
+            shutil.copyfile(staged, partial)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -12,12 +12,12 @@ import base64
 import collections
 import dataclasses
 import io
-import os
 import re
 import statistics
 
 from nbgrader import utils
 
+from onebyone.tools import files
 from onebyone.tools.grading import course, feedback, outline, pages, plan, similarity
 
 TOP_MESSAGES = 5  # failure messages listed per test
@@ -202,7 +202,6 @@ def write(out, results, sources, jobs):
     notebooks = {job.who: job.notebook for job in jobs}
     text = render(results, sources, notebooks)
     path = out / "report.html"
-    partial = path.with_suffix(".html.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    with files.written_whole(path) as partial:
+        partial.write_text(text, encoding="utf-8")
     return path

@@ -14,11 +14,11 @@ the penalty, never below 0; not submitted = 0), and in the files the learning pl
 import csv
 import dataclasses
 import datetime
-import os
 import pathlib
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from onebyone.tools import files
 from onebyone.tools.term.roster import Student
 
 NOT_SUBMITTED = "not submitted"
@@ -66,10 +66,9 @@ def _number(value):
 
 def _write(path, rows):
     """Write rows atomically: a platform never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8", newline="") as out:
+    with files.written_whole(path) as partial, \
+            open(partial, "w", encoding="utf-8", newline="") as out:
         csv.writer(out, lineterminator="\n").writerows(rows)
-    os.replace(partial, path)
     return path
 
 
