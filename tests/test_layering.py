@@ -157,3 +157,119 @@ def test_the_circle_finder_finds_a_lazy_circle(tmp_path, monkeypatch):
         "def warm():\n    from onebyone.tools.pool import SAFE\n    return SAFE\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert cycles(import_graph(fake)) == [["onebyone.tools.pool", "onebyone.tools.zygote"]]
+
+
+# --- type hints where modules meet --------------------------------------------------------------
+
+HINTED = "onebyone.tools.grading"  # the grading package, its sandbox included
+
+
+def _trees(package):
+    return {module_name(path): ast.parse(path.read_text(encoding="utf-8"))
+            for path in sorted(package.rglob("*.py"))}
+
+
+def _defined(trees, module, name, seen=()):
+    """(module, def or class node) where `name` of `module` is defined: in its body, through a
+    re-export (`from .fence import problem`), or, for a package's lazy attribute (a module
+    __getattr__), in the one of its modules that defines it."""
+    body = {n.name: n for n in trees[module].body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    if name in body:
+        return module, body[name]
+    for node in trees[module].body:
+        if isinstance(node, ast.ImportFrom) and node.module in trees:
+            for alias in node.names:
+                if (alias.asname or alias.name) == name and (module, name) not in seen:
+                    return _defined(trees, node.module, alias.name, (*seen, (module, name)))
+    inner = [m for m in trees if m.rpartition(".")[0] == module and m != module
+             and any(getattr(n, "name", None) == name for n in trees[m].body)]
+    return _defined(trees, inner[0], name, seen) if len(inner) == 1 else None
+
+
+def crossing_definitions(package=None):
+    """{(module, def or class node): the other modules that use it}: what a module imports from
+    another (`from a import f`), or reaches through an imported module (`a.f`)."""
+    package = package or PACKAGE
+    trees = _trees(package)
+    used = {}
+    for name, tree in trees.items():
+        modules = {}  # local name -> module of the package
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in trees:
+                for alias in node.names:
+                    if f"{node.module}.{alias.name}" in trees:
+                        modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    elif found := _defined(trees, node.module, alias.name):
+                        used.setdefault((found[0], found[1]), set()).add(name)
+            elif isinstance(node, ast.Import):
+                modules.update({a.asname: a.name for a in node.names
+                                if a.asname and a.name in trees})
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in modules:
+                if found := _defined(trees, modules[node.value.id], node.attr):
+                    used.setdefault((found[0], found[1]), set()).add(name)
+    return {key: users - {key[0]} for key, users in used.items() if users - {key[0]}}
+
+
+def unhinted(package=None):
+    """`module.function: missing` for each function of the grading package another module
+    uses (a class's __init__ and each public method another module names) that lacks a
+    parameter's or the return's annotation."""
+    trees = _trees(package or PACKAGE)
+    bad = []
+    for (module, node), users in sorted(crossing_definitions(package).items(),
+                                        key=lambda item: (item[0][0], item[0][1].name)):
+        if not module.startswith(HINTED):
+            continue
+        functions = [node]
+        if isinstance(node, ast.ClassDef):
+            named = {n.attr for user in users for n in ast.walk(trees[user])
+                     if isinstance(n, ast.Attribute)}
+            functions = [n for n in node.body if isinstance(n, (ast.FunctionDef,
+                                                                ast.AsyncFunctionDef))
+                         and (n.name == "__init__"
+                              or (n.name in named and not n.name.startswith("_")))]
+        for function in functions:
+            args = function.args
+            missing = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                       *filter(None, [args.vararg, args.kwarg])]
+                       if a.annotation is None and a.arg not in ("self", "cls")]
+            if function.returns is None and function.name != "__init__":
+                missing.append("return")
+            if missing:
+                where = node.name + ("" if function is node else f".{function.name}")
+                bad.append(f"{module}.{where}: {', '.join(missing)}")
+    return bad
+
+
+def test_every_function_that_crosses_a_module_of_the_grader_has_type_hints():
+    assert len(crossing_definitions()) > 50  # the walk found the grader's seams
+    assert unhinted() == []
+
+
+def test_the_hint_walk_finds_a_function_another_module_uses(tmp_path, monkeypatch):
+    """The walk itself can fail: an unhinted function used through an import, a re-export and
+    a module attribute, and a method another module calls; nothing used only at home."""
+    fake = tmp_path / "onebyone"
+    grading = fake / "tools" / "grading"
+    (grading / "sandbox").mkdir(parents=True)
+    for name in ("__init__.py", "tools/__init__.py", "tools/grading/__init__.py"):
+        (fake / name).write_text("")
+    (grading / "sandbox" / "__init__.py").write_text(
+        "from onebyone.tools.grading.sandbox.fence import probe\n")
+    (grading / "sandbox" / "fence.py").write_text(
+        "def probe(x):\n    pass\n\n\ndef home(y):\n    return probe(y)\n")
+    (grading / "engine.py").write_text(
+        "class Pool:\n    def __init__(self, jobs): pass\n"
+        "    def grade(self, job): pass\n    def unused(self, z): pass\n\n\n"
+        "def hinted(a: int) -> int:\n    return a\n")
+    (grading / "batch.py").write_text(
+        "from onebyone.tools.grading import engine, sandbox\n"
+        "from onebyone.tools.grading.engine import hinted\n"
+        "sandbox.probe(1)\nengine.Pool(2).grade(hinted(3))\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert unhinted(fake) == ["onebyone.tools.grading.engine.Pool.__init__: jobs",
+                              "onebyone.tools.grading.engine.Pool.grade: job, return",
+                              "onebyone.tools.grading.sandbox.fence.probe: x, return"]

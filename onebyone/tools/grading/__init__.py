@@ -31,6 +31,7 @@ import contextlib
 import gc
 import importlib.util
 import sys
+from collections.abc import Iterator
 
 # pool.py sets it for the fork server it starts; zygote.py takes PYTHONSAFEPATH away again
 SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"
@@ -57,7 +58,7 @@ _nbgrader_without_its_server_extensions()
 
 
 @contextlib.contextmanager
-def collector_paused():
+def collector_paused() -> Iterator[None]:
     """Run a process's imports and warm-up with the garbage collector paused, then freeze what
     they made. Imports create hundreds of thousands of objects that live as long as the
     process; every collection that triggers meanwhile walks them all again (measured: importing

@@ -19,6 +19,7 @@ import pathlib
 import shutil
 import sys
 import time
+from typing import TextIO
 
 from onebyone.tools import environment
 from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
@@ -61,8 +62,11 @@ def start_engine(scheduler: str | None, jobs: int, course: pathlib.Path, assignm
     return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits)
 
 
-def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=None,
-          course=ROOT, regrade=False, stream=None, scheduler=None):
+def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | None = None,
+          assignment_ids: list[str] | None = None, db_url: str | None = None,
+          limits: sandbox.Limits | None = None, course: pathlib.Path = ROOT,
+          regrade: bool = False, stream: TextIO | None = None,
+          scheduler: str | None = None) -> int:
     """Grade every submission under `submitted` (folder or .zip) into `out`, on this machine
     (`jobs` workers) or on the Dask cluster at `scheduler`. Returns the process exit code: 0 when
     every submission was graded normally, 1 otherwise."""

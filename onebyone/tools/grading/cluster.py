@@ -14,11 +14,13 @@ import dataclasses
 import pathlib
 import socket
 import uuid
+from collections.abc import Callable
 
 from onebyone.tools.grading import cluster_worker, result
 from onebyone.tools.grading import course as course_layout
 from onebyone.tools.grading.engine import OnResults, deliver
 from onebyone.tools.grading.result import Job
+from onebyone.tools.grading.sandbox.limits import Limits
 
 CONNECT_SECONDS = 20
 WORKER_WAIT_SECONDS = 60  # how long a run waits for a first worker to join the scheduler
@@ -66,7 +68,8 @@ class DaskEngine:
     """Grading on the cluster whose scheduler is at `scheduler` (an address such as
     tcp://host:8786, or the JSON file `dask scheduler --scheduler-file` writes)."""
 
-    def __init__(self, scheduler, course, assignment_ids, limits):
+    def __init__(self, scheduler: str, course: pathlib.Path, assignment_ids: list[str],
+                 limits: Limits):
         self.scheduler = scheduler
         self.limits = limits
         self.fingerprint = result.code_fingerprint()
@@ -104,7 +107,7 @@ class DaskEngine:
                                   self.fingerprint, pure=False, key=name)
 
     def grade(self, pending: list[Job], sources: dict, on_results: OnResults,
-              meanwhile=None) -> None:
+              meanwhile: Callable[[], None] | None = None) -> None:
         """engine.Engine.grade on the cluster (a task Dask ran twice is recorded once). At most
         a few tasks per worker thread are out at a time, so the notebooks in transit stay few
         whatever the class's size."""
@@ -158,5 +161,5 @@ class DaskEngine:
             future.release()
         return result.Result.grader_error(job, sources, note)
 
-    def close(self):
+    def close(self) -> None:
         self.client.close()

@@ -30,6 +30,7 @@ import uuid
 
 from onebyone.tools import files
 from onebyone.tools.grading import collector_paused, result
+from onebyone.tools.grading.sandbox.limits import Limits
 
 _IDLE = []  # grader processes of this Dask worker waiting for work
 _LOCK = threading.Lock()
@@ -136,7 +137,7 @@ def _take_grader(fenced):
     return Grader(fenced)
 
 
-def warm_up(wanted, fenced=True, dask_worker=None):
+def warm_up(wanted: str, fenced: bool = True, dask_worker: object = None) -> int:
     """Run once on every worker by the client (`Client.run`): check the version and the fence,
     start one grader process per worker thread (they import in the background). Returns the
     thread count."""
@@ -158,12 +159,12 @@ def warm_up(wanted, fenced=True, dask_worker=None):
     return threads
 
 
-def keep_sources(sources):
+def keep_sources(sources: dict) -> dict:
     """The task that holds the source notebooks on the cluster (moved to each worker once)."""
     return sources
 
 
-def grade(job, sources, limits, wanted):
+def grade(job: result.Job, sources: dict, limits: Limits, wanted: str) -> result.Result:
     """The Dask task: grade one submission (`job` carries its notebook's bytes as `data`) in
     a grader process of this worker; returns its result.Result."""
     check_version(wanted)

@@ -15,24 +15,24 @@ import pathlib
 from onebyone.tools import names
 
 
-def nbgrader_metadata(cell) -> dict:
+def nbgrader_metadata(cell: dict) -> dict:
     """A cell's nbgrader metadata ({} when it has none or a malformed one)."""
     metadata = cell.get("metadata", {}) if isinstance(cell, dict) else {}
     found = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
     return found if isinstance(found, dict) else {}
 
 
-def grade_id(cell) -> str | None:
+def grade_id(cell: dict) -> str | None:
     return nbgrader_metadata(cell).get("grade_id")
 
 
-def cell_text(cell) -> str:
+def cell_text(cell: dict) -> str:
     """A cell's source as one string (a list of lines in a file is joined)."""
     source = cell.get("source", "")
     return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
-def source_files(course: pathlib.Path, assignment_ids=None) -> dict:
+def source_files(course: pathlib.Path, assignment_ids: list[str] | None = None) -> dict:
     """{id: solutions/<id>/<id>.ipynb} of the course (limited to `assignment_ids`)."""
     return {path.stem: path for path in sorted((course / "solutions").glob("*/*.ipynb"))
             if path.stem == path.parent.name
@@ -43,7 +43,7 @@ def release_file(course: pathlib.Path, assignment: str) -> pathlib.Path:
     return course / "exercises" / assignment / f"{assignment}.ipynb"
 
 
-def sources_of(course: pathlib.Path, assignment_ids=None) -> dict:
+def sources_of(course: pathlib.Path, assignment_ids: list[str] | None = None) -> dict:
     """{id: Source} for solutions/<id>/<id>.ipynb (with its release, for checksums)."""
     return {assignment: Source(path, release_file(course, assignment))
             for assignment, path in source_files(course, assignment_ids).items()}

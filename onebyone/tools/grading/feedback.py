@@ -15,6 +15,8 @@ whole message in a collapsible block.
 import dataclasses
 
 from onebyone.tools.grading import outline, pages
+from onebyone.tools.grading.course import Source
+from onebyone.tools.grading.result import Result
 
 # how the checks' measurement lines open (core.compare_arrays, checks/roles.py): the detail
 DETAIL_OPENERS = ("First difference", "All ", "Off by up to", "channels that differ",
@@ -34,7 +36,7 @@ def _cut(text, limit):
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
-def read(message):
+def read(message: str) -> Message:
     """A failure message split into diagnosis and detail (the lines' order kept in each)."""
     lines = message.strip("\n").splitlines() or [""]
     diagnosis, detail = [lines[0]], []
@@ -49,7 +51,7 @@ def read(message):
     return Message(shown_diagnosis, shown_detail, message if cut else None)
 
 
-def page(result, source=None):
+def page(result: Result, source: Source | None = None) -> str:
     """The feedback HTML for one graded submission (`source`: its course.Source, for links)."""
     plan = outline.of(source, result.assignment) if source is not None else None
     tests = []
@@ -66,6 +68,6 @@ def page(result, source=None):
         chapter=plan.chapter if plan else None, exercise=plan.exercise if plan else None)
 
 
-def warm_up():
+def warm_up() -> None:
     """Compile the page's template now (batch.py calls this while the workers grade)."""
     pages.warm_up("feedback.html")

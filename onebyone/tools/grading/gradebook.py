@@ -117,7 +117,7 @@ def lock_for_writing(session):
         session.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
 
 
-def record(book, submissions):
+def record(book: Gradebook, submissions: list) -> None:
     """record_scores in nbgrader's Gradebook `book`; a database error is a GradebookError."""
     try:
         record_scores(book.db, submissions)
@@ -282,7 +282,7 @@ def _fill(db_url, sources):
         engine.dispose()
 
 
-def check(db_url):
+def check(db_url: str) -> None:
     """Raise GradebookError unless the database at `db_url` can be reached (a quick look,
     before any worker starts)."""
     engine = _engine(db_url)
@@ -302,7 +302,7 @@ def _new_sqlite_file(db_url):
     return None if path.exists() else path
 
 
-def prepare(db_url, sources):
+def prepare(db_url: str, sources: dict) -> None:
     """Make the gradebook at `db_url` ready for `sources` ({assignment: course.Source}): reached,
     tables and stamp made, the assignments' cells saved. Raises GradebookError."""
     _engine(db_url).dispose()  # a URL that is not one fails here, in one line

@@ -15,6 +15,7 @@ import re
 from nbgrader import utils
 
 from onebyone.tools import kit
+from onebyone.tools.grading.course import Source
 
 # the intro's link to its chapter: the site's address (exercises v3) or the source's relative path
 CHAPTER_LINK = re.compile(
@@ -102,7 +103,7 @@ def _item_url(page, heading):
     return f"{page}#{anchor}" if anchor else page
 
 
-def of(source, assignment):
+def of(source: Source, assignment: str) -> Outline:
     """The outline of a `course.Source` (cached per notebook file and site address)."""
     root = source.path.resolve().parents[2]  # <course>/solutions/<id>/<id>.ipynb
     return _outline(source.path, assignment, _site(root))

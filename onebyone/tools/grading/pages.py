@@ -15,11 +15,11 @@ def _environment():
         trim_blocks=True, lstrip_blocks=True)
 
 
-def render(name, **context):
+def render(name: str, **context: object) -> str:
     return _environment().get_template(name).render(**context)
 
 
-def warm_up(*names):
+def warm_up(*names: str) -> None:
     """Compile the templates `names` now (they are kept), before the first page is due."""
     for name in names:
         _environment().get_template(name)

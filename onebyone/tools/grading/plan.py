@@ -33,7 +33,7 @@ class InvalidNotebook(Exception):
     """The submitted file is not a readable notebook."""
 
 
-def read_submission(data):
+def read_submission(data: bytes) -> dict:
     """The submitted notebook from its bytes, or InvalidNotebook with the reason."""
     try:
         with warnings.catch_warnings():  # duplicate cell ids and the like: nbformat fixes them
@@ -49,7 +49,7 @@ def read_submission(data):
     return notebook
 
 
-def build(source: Source, submission) -> tuple[list[Step], list[str]]:
+def build(source: Source, submission: dict) -> tuple[list[Step], list[str]]:
     """(steps, notes): the cells to run, in order, and what was restored or ignored."""
     notes = []
     solution_ids = {grade_id(c) for c in source.cells if utils.is_solution(c)}

@@ -23,11 +23,13 @@ import multiprocessing.forkserver
 import os
 import queue
 import sys
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 
 from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused, result
 from onebyone.tools.grading.engine import OnResults, deliver
 from onebyone.tools.grading.result import Job
+from onebyone.tools.grading.sandbox.limits import Limits
 
 _WORKER = {}  # what each worker process grades with (set by _start_worker)
 _ZYGOTE = "onebyone.tools.grading.zygote"
@@ -75,7 +77,7 @@ class LocalPool:
     """`jobs` worker processes on this machine; `load_sources()` gives each its
     {assignment: course.Source}."""
 
-    def __init__(self, jobs, load_sources, limits):
+    def __init__(self, jobs: int, load_sources: Callable[[], dict], limits: Limits):
         self.jobs = jobs
         self.setup = (load_sources, limits)
         self.pool = None
@@ -106,7 +108,7 @@ class LocalPool:
         return self.pool
 
     def grade(self, pending: list[Job], sources: dict, on_results: OnResults,
-              meanwhile=None) -> None:
+              meanwhile: Callable[[], None] | None = None) -> None:
         """engine.Engine.grade, meanwhile() called when every submission has been handed out.
         If a worker dies (it should not: student code runs in its own process), the unfinished
         ones are retried once in a new pool, then recorded as a grader error."""
@@ -145,7 +147,7 @@ class LocalPool:
                     _start_fork_server()  # again, should it have died too
                 self._start()
 
-    def close(self):
+    def close(self) -> None:
         """Stop the workers without waiting for them to leave: they exit while the main process
         writes the report (~20 ms each, freeing torch's memory), and Python's exit waits for
         them. A pool still starting is stopped once started, without holding up the caller."""

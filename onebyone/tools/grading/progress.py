@@ -3,6 +3,9 @@ a log (not a TTY) it prints one plain line per finished submission."""
 
 import sys
 import time
+from typing import TextIO
+
+from onebyone.tools.grading.result import Result
 
 WIDTH = 28
 
@@ -13,14 +16,14 @@ def clock(seconds):
 
 
 class Progress:
-    def __init__(self, total, stream=None):
+    def __init__(self, total: int, stream: TextIO | None = None):
         self.total = total
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.start = time.monotonic()
         self.done = self.failed = self.reused = 0
 
-    def update(self, result, reused=False):
+    def update(self, result: Result, reused: bool = False) -> None:
         self.done += 1
         self.reused += reused
         self.failed += not result.normal

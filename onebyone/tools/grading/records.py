@@ -12,6 +12,7 @@ journal lines grades those submissions again, and the gradebook takes the new sc
 import csv
 import json
 import os
+import pathlib
 
 from onebyone.tools.grading.result import Job, Result
 
@@ -23,7 +24,7 @@ RECORDED_TOGETHER = 500  # submissions per gradebook transaction at most (bounds
 class Records:
     """The output folder `out` and the gradebook at `db_url`."""
 
-    def __init__(self, out):
+    def __init__(self, out: pathlib.Path):
         self.out = out
         self.out.mkdir(parents=True, exist_ok=True)
         self.journal_path = out / "journal.jsonl"
@@ -40,7 +41,7 @@ class Records:
         self.journal = open(self.journal_path, "a", encoding="utf-8")
         self.gradebook = None
 
-    def open_gradebook(self, db_url, sources):
+    def open_gradebook(self, db_url: str, sources: dict) -> None:
         """The gradebook at `db_url`, made ready for `sources` (gradebook.py); raises
         gradebook.GradebookError with a one-line reason when it cannot be used."""
         from nbgrader.api import Gradebook
@@ -51,7 +52,7 @@ class Records:
         self.gradebook = Gradebook(db_url)
         self.sources = sources
 
-    def close(self):
+    def close(self) -> None:
         self.journal.close()
         if self.gradebook is not None:
             self.gradebook.close()
@@ -61,7 +62,7 @@ class Records:
         result = self.results.get(job.who)
         return result if result is not None and result.key == job.key else None
 
-    def record(self, results):
+    def record(self, results: list[Result]) -> None:
         """Store results everywhere: the gradebook first (a transaction per RECORDED_TOGETHER),
         then each feedback page, the journal last (its lines mark them done; one disk sync).
         An engine hands over together the results that arrived while the last ones were stored,
@@ -86,7 +87,7 @@ class Records:
         for result in results:
             self.results[(result.student, result.assignment)] = result
 
-    def write_tables(self, jobs):
+    def write_tables(self, jobs: list[Job]) -> None:
         """grades.csv and items.csv for the submissions of this run, sorted."""
         keys = sorted({job.who for job in jobs})
         with open(self.out / "grades.csv", "w", newline="", encoding="utf-8") as grades, \

@@ -15,6 +15,7 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -22,6 +23,7 @@ from onebyone.checks import core
 from onebyone.tools.grading import wire
 from onebyone.tools.grading.agent import Handle
 from onebyone.tools.grading.result import Status
+from onebyone.tools.grading.sandbox.child import Child
 
 
 class SubmissionStopped(BaseException):  # noqa: N818 (not an error of the test cell)
@@ -29,7 +31,7 @@ class SubmissionStopped(BaseException):  # noqa: N818 (not an error of the test 
 
     A BaseException, so `except Exception` in a test cell cannot swallow it."""
 
-    def __init__(self, status, detail):
+    def __init__(self, status: Status, detail: str):
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
@@ -121,7 +123,8 @@ class Session:
     """Requests to one student process, each bounded by the submission's deadline and, while a
     test cell runs, by that test's own deadline (`item_deadline`)."""
 
-    def __init__(self, child, deadline, max_bytes, static_checker=None):
+    def __init__(self, child: Child, deadline: float, max_bytes: int,
+                 static_checker: Callable | None = None):
         self.child = child
         self.deadline = deadline
         self.item_deadline = None  # set by the runner around each test cell
@@ -131,7 +134,7 @@ class Session:
         self.generation = 0  # how many times the student process was replaced
         self.memory_trouble = False
 
-    def replace_child(self, child):
+    def replace_child(self, child: Child) -> None:
         """Go on with a new student process (the runner replays the student's cells in it);
         stand-ins for objects of the old one stop working (see `target`)."""
         self.child.stop()
@@ -158,7 +161,7 @@ class Session:
             raise ItemTimedOut()
         raise SubmissionStopped(Status.TIMED_OUT, "the time limit was reached")
 
-    def call_for_check(self, fn, args, numpy_only, item):
+    def call_for_check(self, fn: Callable, args: tuple, numpy_only: bool, item: str) -> object:
         """The grader's way of calling learner code, handed to the checks (see runner.py)."""
         if type(fn) is RemoteObject:
             return fn.checked_call(args, numpy_only=numpy_only, item=item)
@@ -244,12 +247,12 @@ class Session:
             raise LearnerError(str(document["error"]))
         return self.value(document.get("value"), blob)
 
-    def run_cell(self, code):
+    def run_cell(self, code: str) -> str | None:
         """Run one of the student's cells; returns the error text or None."""
         document, _ = self.exchange({"op": "run", "code": code})
         return None if document.get("ok") else str(document.get("error", "error"))[:500]
 
-    def lookup(self, name):
+    def lookup(self, name: str) -> object:
         """The student's global `name` (a value or a stand-in), or raise KeyError."""
         document, blob = self.exchange({"op": "lookup", "name": name})
         if "error" in document:

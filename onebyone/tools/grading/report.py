@@ -12,6 +12,7 @@ import base64
 import collections
 import dataclasses
 import io
+import pathlib
 import re
 import statistics
 
@@ -19,6 +20,7 @@ from nbgrader import utils
 
 from onebyone.tools import files
 from onebyone.tools.grading import course, feedback, outline, pages, plan, similarity
+from onebyone.tools.grading.result import Job, Result
 
 TOP_MESSAGES = 5  # failure messages listed per test
 TOP_GROUPS = 20  # groups of alike submissions shown per solution cell
@@ -44,7 +46,7 @@ def _bins(max_score):
     return [x - 0.5 for x in range(0, top + step + 1, step)]
 
 
-def warm_up():
+def warm_up() -> None:
     """Import the chart's library and draw a first, throwaway chart (fonts, layout), so the
     report's own charts are quick (batch.py calls this while the workers grade)."""
     score_chart([0.0], 1.0, "warm-up")
@@ -197,7 +199,7 @@ def render(results, sources, notebooks):
                         window=similarity.WINDOW + similarity.K - 1)
 
 
-def write(out, results, sources, jobs):
+def write(out: pathlib.Path, results: list[Result], sources: dict, jobs: list[Job]) -> pathlib.Path:
     """Write OUT/report.html for this run (`jobs`: the run's submissions, see batch.py)."""
     notebooks = {job.who: job.notebook for job in jobs}
     text = render(results, sources, notebooks)

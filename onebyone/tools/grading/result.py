@@ -74,14 +74,14 @@ class Result:
     seconds: float = 0.0
 
     @property
-    def score(self):
+    def score(self) -> float:
         return sum(item.score for item in self.items)
 
     @property
-    def normal(self):
+    def normal(self) -> bool:
         return self.status is Status.GRADED
 
-    def to_json(self):
+    def to_json(self) -> dict:
         document = dataclasses.asdict(self)
         document.update(status=self.status.value, score=self.score)
         return document
@@ -94,7 +94,7 @@ class Result:
                    notes=[note], items=[], max_score=source.max_score() if source else 0.0)
 
     @classmethod
-    def from_json(cls, document):
+    def from_json(cls, document: dict) -> "Result":
         try:
             fields = {f.name for f in dataclasses.fields(cls)}
             values = {k: v for k, v in document.items() if k in fields}
@@ -105,7 +105,7 @@ class Result:
             raise ValueError(f"not a result: {error}") from None
 
 
-def code_fingerprint():
+def code_fingerprint() -> str:
     """A hash of the package's code (course library, checks, grader): part of every content key,
     so a change to how anything is graded or checked makes earlier results stale by itself."""
     package = pathlib.Path(__file__).resolve().parents[2]

@@ -33,7 +33,7 @@ from onebyone.tools.grading.static import StudentSource
 MESSAGE_CHARS = 4000  # kept whole up to here; the feedback page shortens what it shows
 
 
-def preload(sources):
+def preload(sources: dict) -> None:
     """Import in this worker the course modules the cells of `sources` import (their checks),
     so that neither the test cells nor each forked student process imports them again."""
     for source in sources.values():

@@ -159,7 +159,7 @@ def compare(a, b):
     return len(shared) / smaller, _matched_lines(a, shared), _matched_lines(b, shared)
 
 
-def similar_pairs(codes, released="", threshold=THRESHOLD):
+def similar_pairs(codes: dict, released: str = "", threshold: float = THRESHOLD) -> list:
     """Flagged pairs among {student: code of one cell}, the highest scores first."""
     handed_out = frozenset(kgram_hashes(released)[0])
     prints = {student: fingerprints(code, handed_out) for student, code in sorted(codes.items())}

@@ -37,7 +37,7 @@ def _local_names(node: ast.AST) -> set[str]:
 class StudentSource:
     """What the cells run in the student process define: module aliases and functions."""
 
-    def __init__(self, cells):
+    def __init__(self, cells: list[str]):
         self.origins = {}  # name -> top-level package it is bound to
         self.functions = {}  # name -> FunctionDef / Lambda (the last definition wins)
         for code in cells:
@@ -104,7 +104,7 @@ class StudentSource:
                     found.add(f"{called}({first.value!r})")
         return found
 
-    def check(self, name, numpy_only, item):
+    def check(self, name: str, numpy_only: bool, item: str) -> None:
         """Raise the course's CheckFailure when `name` uses what the item forbids."""
         banned = sorted(self.forbidden(name, numpy_only))
         if banned:

@@ -27,7 +27,7 @@ def _safe_member(name):
     return path.parts
 
 
-def unpack(zip_path, target):
+def unpack(zip_path: pathlib.Path, target: pathlib.Path) -> list[str]:
     """Unpack `zip_path` into `target` without leaving it: no absolute or `..` paths, no links,
     size limits. Returns the skipped members (with the reason) for the summary."""
     skipped, total = [], 0
@@ -68,7 +68,7 @@ def unpack(zip_path, target):
     return skipped
 
 
-def root_of(folder):
+def root_of(folder: pathlib.Path) -> pathlib.Path:
     """The folder holding the student folders: `folder`, or its only subfolder when a zip
     wrapped the layout in one more level (e.g. `submitted/`)."""
     entries = [p for p in folder.iterdir() if p.name not in IGNORED]
@@ -77,7 +77,7 @@ def root_of(folder):
     return folder
 
 
-def content_key(path, extra):
+def content_key(path: pathlib.Path | None, extra: str) -> str:
     """A hash of a file's bytes and of `extra` (the source notebook, limits): equal keys mean an
     earlier result still holds."""
     digest = hashlib.sha256(extra.encode("utf-8"))
@@ -86,7 +86,7 @@ def content_key(path, extra):
     return digest.hexdigest()
 
 
-def find(root: pathlib.Path, assignments=None) -> list[Job]:
+def find(root: pathlib.Path, assignments: list[str] | None = None) -> list[Job]:
     """Jobs for every `<student>/<assignment>/` folder (sorted), with a problem when the notebook
     is missing or misnamed. `assignments` limits the search to these ids."""
     jobs = []

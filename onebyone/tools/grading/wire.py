@@ -14,8 +14,10 @@ So no object made by student code ever exists in the grader: only numbers, strin
 import io
 import json
 import math
+import socket
 import struct
 import types
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -33,7 +35,7 @@ class ProtocolError(Exception):
 # --- frames -----------------------------------------------------------------------------------
 
 
-def send(sock, document, blob=b""):
+def send(sock: socket.socket, document: dict, blob: bytes = b"") -> None:
     """Send one frame: a JSON-able `document` and an optional binary `blob`."""
     text = json.dumps(document, allow_nan=False).encode("utf-8")
     sock.sendall(HEADER.pack(len(text), len(blob)) + text + blob)
@@ -50,7 +52,7 @@ def _read_exactly(sock, size):
     return b"".join(chunks)
 
 
-def receive(sock, max_bytes):
+def receive(sock: socket.socket, max_bytes: int) -> tuple[dict, bytes]:
     """Read one frame; refuse frames larger than `max_bytes`. Returns (document, blob)."""
     try:
         text_size, blob_size = HEADER.unpack(_read_exactly(sock, HEADER.size))
@@ -80,7 +82,7 @@ def _plain_array(value):
     return array
 
 
-def encode(value, handle_of):
+def encode(value: object, handle_of: Callable[[object], int]) -> tuple[object, bytes]:
     """`value` as (JSON document, npz blob). `handle_of(obj)` keeps an object and returns its id."""
     arrays = []
 
@@ -144,7 +146,7 @@ def encode(value, handle_of):
 # --- grader side: plain data -> values ----------------------------------------------------------
 
 
-def decode(document, blob, make_proxy):
+def decode(document: object, blob: bytes, make_proxy: Callable[[dict], object]) -> object:
     """Rebuild a value sent by `encode`; `make_proxy(handle_document)` stands in for objects."""
     arrays = {}
     if blob:

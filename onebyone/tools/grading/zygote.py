@@ -19,7 +19,7 @@ from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused
 
 
 @functools.cache
-def warm():
+def warm() -> None:
     """Once per process (a worker forked from a warm process inherits it done)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.environ.pop(SAFE_PATH_SET_HERE, None):  # pool.py set it for the fork server only

@@ -113,7 +113,7 @@ class Server:
         return self.process.poll() is None
 
 
-def start_server(fenced=True):
+def start_server(fenced: bool = True) -> Server:
     """This worker's student fork server (started now, its imports running in the background).
     A worker calls it before its own imports, so this module imports neither numpy nor torch
     (wire.py does, loaded by Child): measured, importing them first held the server's start
@@ -127,7 +127,7 @@ def start_server(fenced=True):
 class Child:
     """One student process holding one submission; `sock` is the worker's end of its socket."""
 
-    def __init__(self, notebook_path, notebook_name, limits: Limits):
+    def __init__(self, notebook_path: str | None, notebook_name: str, limits: Limits):
         from onebyone.tools.grading import wire  # numpy and torch: see start_server
 
         self.server = start_server(limits.fence)
@@ -143,12 +143,12 @@ class Child:
         except OSError:
             pass  # it died already: the first request finds out why
 
-    def alive(self):
+    def alive(self) -> bool:
         if self.exit_status is None:
             self.exit_status = self.server.poll(self.pid)
         return self.exit_status is None
 
-    def stop(self):
+    def stop(self) -> None:
         """Kill the process and everything it started."""
         self.sock.close()
         if self.exit_status is None:

@@ -31,6 +31,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Sequence
 
 CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 1, 2, 4, 8, 4096
@@ -83,13 +84,13 @@ def _system_binds():
     return args
 
 
-def sandbox_uid():
+def sandbox_uid() -> int:
     """The uid the fence runs as: the grader's own, or, for root, an unused one per grading worker
     (RLIMIT_NPROC never holds root's processes back; an unused uid's are only the sandbox's)."""
     return FIRST_UID + os.getpid() if os.getuid() == 0 else os.getuid()
 
 
-def start(argv, pass_fds=(), **popen):
+def start(argv: list[str], pass_fds: Sequence[int] = (), **popen: object) -> subprocess.Popen:
     """Start `argv` fenced in (subprocess.Popen), `pass_fds` inherited. Run by root, the fence
     runs as sandbox_uid() (see _become)."""
     if os.getuid() == 0:  # fork(), then this in the child, before it runs bubblewrap
@@ -150,7 +151,7 @@ def _args():
 
 
 @functools.cache
-def problem():
+def problem() -> str | None:
     """None when student code can be fenced in here, else one line saying why and what to do."""
     if bwrap() is None:
         return f"bubblewrap (bwrap) is not installed: {HOW_TO_ENABLE}"
@@ -170,7 +171,7 @@ def problem():
 
 
 @functools.cache
-def _libc():
+def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
@@ -188,7 +189,7 @@ def _mount(source, target, fstype, flags, data=None):
            f"mount {target}")
 
 
-def own_namespaces(tmp_mb):
+def own_namespaces(tmp_mb: int) -> None:
     """Before forking the student's process: new mount and pid namespaces (its child will be
     pid 1 of the new one), an empty private /tmp of `tmp_mb` and an empty /dev/shm."""
     _check(_libc().unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
@@ -219,21 +220,21 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-def drop_privileges():
+def drop_privileges() -> None:
     """No capability left, none to gain (no_new_privs)."""
     header, data = _CapHeader(CAPABILITY_VERSION_3, 0), (_CapData * 2)()
     _check(_libc().capset(ctypes.byref(header), data), "capset")
     _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
-def not_dumpable():
+def not_dumpable() -> None:
     """This process's memory cannot be read or traced by others of its uid."""
     _check(_libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
 
 
-def dumpable():
+def dumpable() -> None:
     _check(_libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
 
 
-def die_with_parent(signal_number):
+def die_with_parent(signal_number: int) -> None:
     _check(_libc().prctl(PR_SET_PDEATHSIG, signal_number, 0, 0, 0), "pdeathsig")
