@@ -118,3 +118,27 @@ def test_googlenet_module_weights_match_torch_modules_on_their_real_inputs():
             assert models.googlenet_module_inputs()[name] == c_in
             naive = models.Inception(c_in, c1, None, c3, None, c5, None)
             assert table[name] == (_conv_weights(naive), _conv_weights(module)), name
+
+
+@pytest.mark.parametrize("build, shape", [
+    (lambda: models.resnet(18, layout="v1"), (3, 64, 64)),
+    (lambda: models.resnet(50), (3, 64, 64)),
+    (lambda: models.mobilenet_v2(), (3, 64, 64)),
+    (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Dropout(), nn.ReLU6(),
+                           nn.Hardswish(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 7 * 7, 5),
+                           nn.BatchNorm1d(5)), (3, 16, 16)),
+])
+def test_a_count_on_the_meta_device_is_the_count_on_real_weights(build, shape):
+    """On "meta", batch norm and activations hand their input on (they keep its shape): every
+    layer's shapes, parameters and multiplications are still those of a run on real numbers, and
+    the model's own forward is back afterwards."""
+    torch.manual_seed(0)
+    real = build()
+    with torch.device("meta"):
+        meta = build()
+    assert cost.count_model(meta, shape) == cost.count_model(real, shape)
+    assert cost.layer_rows(meta, shape) == cost.layer_rows(real, shape)
+    assert not any("forward" in vars(m) for m in meta.modules())
+    with torch.no_grad():
+        assert meta.eval()(torch.zeros(2, *shape, device="meta")).shape == real.eval()(
+            torch.zeros(2, *shape)).shape
