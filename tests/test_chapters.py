@@ -73,6 +73,16 @@ def test_graded_code_is_only_shown_after_the_exercise(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_an_after_the_exercise_dropdown_shows_a_graded_item(path):
+    """A dropdown that tells the reader to open it after the exercise holds what the exercise
+    grades; code the exercises no longer ask for is shown without that claim."""
+    text = path.read_text(encoding="utf-8")
+    for match in re.finditer(r":::\{dropdown\} After the exercise.*?\n:::\n", text, re.S):
+        shown = set(re.findall(r":pyobject: (\w+)", match.group(0)))
+        assert shown & GRADED, f"{path.name}: {sorted(shown)} are not graded items"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_question_has_a_hint_and_an_answer(path):
     text = path.read_text(encoding="utf-8")
     questions = text.split("**Questions to think about.**")[1].split("**Exercise.**")[0]
