@@ -4,7 +4,7 @@ Two ways to the same numbers: closed-form formulas (what the notes do by hand) a
 taken from a real torch model with forward hooks. The tests check that both agree.
 """
 
-import contextlib
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -75,51 +75,34 @@ def count_model(model, input_shape):
     return records
 
 
-# Layers whose output has their input's shape, dtype and device. On the "meta" device a tensor is
-# nothing but those, so there such a layer's output IS its input. torch computes batch norm's meta
-# output through Python decompositions (about 2 ms a call, and a second of imports the first
-# time): handing the input on instead made counting the ten ResNets of the ResNet chapter's
-# Table 1 take a tenth of the time, with every recorded shape unchanged (tests/test_cost.py).
-_SHAPE_KEEPING = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.ReLU, nn.ReLU6, nn.Dropout,
-                  nn.Hardswish, nn.Hardsigmoid, nn.Identity)
-
-
-def _hand_on(x, *args, **kwargs):
-    return x
-
-
-@contextlib.contextmanager
-def _shape_keeping_layers_hand_on(model):
-    """Inside the block, each shape-keeping layer of `model` (on the meta device) returns its
-    input; its forward hooks still run."""
-    patched = [m for m in model.modules()
-               if isinstance(m, _SHAPE_KEEPING) and "forward" not in vars(m)]
-    for module in patched:
-        module.forward = _hand_on          # an instance attribute hides the class's forward
-    try:
-        yield
-    finally:
-        for module in patched:
-            del module.forward
+def _weightless_cpu_twin(model):
+    """A copy of a "meta" model on the CPU, its weights allocated but never written: enough to
+    run an empty batch through it. (On "meta" itself, torch computes batch norm's and ReLU's
+    output shapes in Python, and imports sympy and its compiler stack the first time: over a
+    second per page, where an empty batch through the CPU twin of ResNet-152 takes a fifth.)"""
+    return copy.deepcopy(model).to_empty(device="cpu")
 
 
 def run_with_hooks(model, input_shape, select, record):
     """Run `model` once, in eval mode and without gradients, on zeros of `input_shape` (C, H, W),
-    calling `record(name, module, inputs, output)` after each selected module runs. A model on
-    PyTorch's "meta" device runs too: its layers compute shapes only (and the layers that keep
-    their input's shape just hand it on, which is what makes a count on "meta" fast)."""
+    calling `record(name, module, inputs, output)` after each selected module of `model` runs.
+
+    A model built on PyTorch's "meta" device (layers and shapes, no weight values) runs as a
+    weightless CPU twin on an empty batch: every input and output then has batch size 0 and the
+    shapes torch gives it, which is all a count needs. Otherwise the batch holds one image.
+    """
+    on_meta = next(model.parameters(), torch.zeros(0)).is_meta
+    runner = _weightless_cpu_twin(model) if on_meta else model
+    originals = dict(model.named_modules())   # the twin's modules have the same names
     handles = [module.register_forward_hook(
-                   lambda m, i, o, name=name: record(name, m, i, o))
-               for name, module in model.named_modules() if select(module)]
+                   lambda m, i, o, name=name: record(name, originals[name], i, o))
+               for name, module in runner.named_modules() if select(originals[name])]
     was_training = model.training
-    # On the model's device: a model built on "meta" runs on shapes alone, without weights.
-    device = next(model.parameters(), torch.zeros(0)).device
-    shapes_only = (_shape_keeping_layers_hand_on(model) if device.type == "meta"
-                   else contextlib.nullcontext())
+    device = next(runner.parameters(), torch.zeros(0)).device
     try:
-        model.eval()
-        with torch.no_grad(), shapes_only:
-            model(torch.zeros((1, *input_shape), device=device))
+        runner.eval()
+        with torch.no_grad():
+            runner(torch.zeros((0 if on_meta else 1, *input_shape), device=device))
     finally:
         model.train(was_training)
         for handle in handles:
