@@ -24,7 +24,7 @@ def graded_names(solutions=ROOT / "solutions"):
                 tree = ast.parse(cell.source)
                 defined = {node.name for node in tree.body if isinstance(
                     node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-                assert meta["grade_id"] in defined, f"{path.name}: {meta['grade_id']} is not defined"
+                assert meta["grade_id"] in defined, f"{path.name}: no {meta['grade_id']} defined"
                 names |= defined
     return names
 
