@@ -4,6 +4,7 @@ Two ways to the same numbers: closed-form formulas (what the notes do by hand) a
 taken from a real torch model with forward hooks. The tests check that both agree.
 """
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -74,20 +75,34 @@ def count_model(model, input_shape):
     return records
 
 
+def _weightless_cpu_twin(model):
+    """A copy of a "meta" model on the CPU, its weights allocated but never written: enough to
+    run an empty batch through it. (On "meta" itself, torch computes batch norm's and ReLU's
+    output shapes in Python, and imports sympy and its compiler stack the first time: over a
+    second per page, where an empty batch through the CPU twin of ResNet-152 takes a fifth.)"""
+    return copy.deepcopy(model).to_empty(device="cpu")
+
+
 def run_with_hooks(model, input_shape, select, record):
     """Run `model` once, in eval mode and without gradients, on zeros of `input_shape` (C, H, W),
-    calling `record(name, module, inputs, output)` after each selected module runs. A model on
-    PyTorch's "meta" device runs too: its layers compute shapes only."""
+    calling `record(name, module, inputs, output)` after each selected module of `model` runs.
+
+    A model built on PyTorch's "meta" device (layers and shapes, no weight values) runs as a
+    weightless CPU twin on an empty batch: every input and output then has batch size 0 and the
+    shapes torch gives it, which is all a count needs. Otherwise the batch holds one image.
+    """
+    on_meta = next(model.parameters(), torch.zeros(0)).is_meta
+    runner = _weightless_cpu_twin(model) if on_meta else model
+    originals = dict(model.named_modules())   # the twin's modules have the same names
     handles = [module.register_forward_hook(
-                   lambda m, i, o, name=name: record(name, m, i, o))
-               for name, module in model.named_modules() if select(module)]
+                   lambda m, i, o, name=name: record(name, originals[name], i, o))
+               for name, module in runner.named_modules() if select(originals[name])]
     was_training = model.training
-    # On the model's device: a model built on "meta" runs on shapes alone, without weights.
-    device = next(model.parameters(), torch.zeros(0)).device
+    device = next(runner.parameters(), torch.zeros(0)).device
     try:
-        model.eval()
+        runner.eval()
         with torch.no_grad():
-            model(torch.zeros((1, *input_shape), device=device))
+            runner(torch.zeros((0 if on_meta else 1, *input_shape), device=device))
     finally:
         model.train(was_training)
         for handle in handles:

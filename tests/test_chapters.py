@@ -1,17 +1,50 @@
 """The chapters' sources teach first: plumbing hidden, exercise answers behind a dropdown, every
 question answered."""
 
+import ast
 import pathlib
 import re
 
+import nbformat
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = sorted(p for p in (ROOT / "chapters").glob("*.md") if p.stem != "instructor-guide")
 CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)```", re.S)
-# What the graded exercises ask learners to write: no chapter may show it in the open.
-GRADED = {"conv1x1", "linear_as_conv1x1", "mlpconv", "nin", "conv_mults", "conv_params",
-          "Inception", "Bottleneck", "global_avg_pool", "GAPHead"}
+
+
+def graded_names(solutions=ROOT / "solutions"):
+    """What the graded exercises ask learners to write: every function and class that a solution
+    cell of an nbgrader source notebook defines (its grade id among them)."""
+    names = set()
+    for path in sorted(solutions.glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("solution") and meta.get("grade_id"):
+                tree = ast.parse(cell.source)
+                defined = {node.name for node in tree.body if isinstance(
+                    node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+                assert meta["grade_id"] in defined, f"{path.name}: no {meta['grade_id']} defined"
+                names |= defined
+    return names
+
+
+# No chapter may show any of them in the open.
+GRADED = graded_names()
+
+
+def test_the_graded_names_are_what_the_test_cells_grade():
+    """Read a second way: each graded test cell is named test_<item>_public or _hidden, and every
+    such item of the six assignments is among the names read from the solution cells."""
+    notebooks = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+    assert len(notebooks) == 6
+    for path in notebooks:
+        tested = set()
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "code":
+                tested.add(re.fullmatch(r"test_(\w+)_(public|hidden)", meta["grade_id"]).group(1))
+        assert tested and tested <= GRADED, f"{path.name}: {sorted(tested - GRADED)}"
 
 
 def hidden(cell):
@@ -37,6 +70,16 @@ def test_graded_code_is_only_shown_after_the_exercise(path):
         assert opened > closed, f"{path.name} shows {match.group(1)} outside a dropdown"
         title = text[opened:text.index("\n", opened)]
         assert "After the exercise" in title
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_an_after_the_exercise_dropdown_shows_a_graded_item(path):
+    """A dropdown that tells the reader to open it after the exercise holds what the exercise
+    grades; code the exercises no longer ask for is shown without that claim."""
+    text = path.read_text(encoding="utf-8")
+    for match in re.finditer(r":::\{dropdown\} After the exercise.*?\n:::\n", text, re.S):
+        shown = set(re.findall(r":pyobject: (\w+)", match.group(0)))
+        assert shown & GRADED, f"{path.name}: {sorted(shown)} are not graded items"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

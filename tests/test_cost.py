@@ -118,3 +118,26 @@ def test_googlenet_module_weights_match_torch_modules_on_their_real_inputs():
             assert models.googlenet_module_inputs()[name] == c_in
             naive = models.Inception(c_in, c1, None, c3, None, c5, None)
             assert table[name] == (_conv_weights(naive), _conv_weights(module)), name
+
+
+@pytest.mark.parametrize("build, shape", [
+    (lambda: models.resnet(18, layout="v1"), (3, 64, 64)),
+    (lambda: models.resnet(50), (3, 64, 64)),
+    (lambda: models.mobilenet_v2(), (3, 64, 64)),
+    (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Dropout(), nn.ReLU6(),
+                           nn.Hardswish(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 7 * 7, 5),
+                           nn.BatchNorm1d(5)), (3, 16, 16)),
+])
+def test_a_count_on_the_meta_device_is_the_count_on_real_weights(build, shape):
+    """A "meta" model is counted through a weightless CPU twin on an empty batch: every layer's
+    shapes, parameters and multiplications are those of a run on real numbers, and the model
+    itself stays on "meta", in the mode it was in."""
+    torch.manual_seed(0)
+    real = build()
+    with torch.device("meta"):
+        meta = build()
+    assert cost.count_model(meta, shape) == cost.count_model(real, shape)
+    assert cost.layer_rows(meta, shape) == cost.layer_rows(real, shape)
+    assert cost.block_rows(meta, shape) == cost.block_rows(real, shape)
+    assert all(p.is_meta for p in meta.parameters()) and meta.training
+    assert not any(m._forward_hooks for m in meta.modules())

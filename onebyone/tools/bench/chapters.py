@@ -5,6 +5,7 @@ on the page's code and the helper modules it imports, see onebyone/tools/book.py
 start-up is included, as it is in the build; Sphinx's own work is not (onebyone.tools.bench.book
 times the whole build)."""
 
+import os
 import resource
 import statistics
 import time
@@ -59,5 +60,7 @@ def run(repeats=3):
         wall, cpu = statistics.median(walls), statistics.median(cpus)
         rows.append({"chapter": docname, "median s": f"{wall:.1f}",
                      "kernel CPU s": f"{cpu:.1f}",
+                     # other programs' load: wall time above CPU time is mostly waiting
+                     "load (1 min)": f"{os.getloadavg()[0]:.1f}",
                      f"within {BUDGET_SECONDS} s": "yes" if wall <= BUDGET_SECONDS else "no"})
     return rows
