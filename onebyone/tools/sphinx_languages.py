@@ -1,0 +1,98 @@
+"""A Sphinx extension for the book's two editions (`sphinx: extra_extensions`).
+
+The English site is `_build/html/`, the Chinese one `_build/html/zh/` (onebyone.tools.translation
+builds it). This extension
+- puts a link to the same page in the other edition in every page's header (the template
+  `sphinx_templates/language-switch.html`, before the theme's header buttons);
+- translates the alt text of figures drawn by code cells (MyST-NB's `mystnb: image: alt:` cell
+  metadata): Sphinx's own i18n never sees it, because MyST-NB makes those images only when it
+  writes HTML. The gettext build adds each such alt text to the page's catalogue; the Chinese
+  build replaces it by the catalogue's translation;
+- gives the Chinese build its own folder for the files MyST-NB writes while reading notebooks
+  (`onebyone_edition_outputs`): by default that folder is next to the output folder, which for
+  `_build/html/zh` would be inside the English site.
+"""
+
+import pathlib
+
+from docutils import nodes
+
+TEMPLATES = pathlib.Path(__file__).resolve().parent / "sphinx_templates"
+EDITION = "zh"  # the Chinese edition's folder inside the English site (translation.EDITION)
+SWITCH = "language-switch.html"
+
+
+def is_chinese(config):
+    return (config.language or "en").lower().startswith("zh")
+
+
+def configure(app, config):
+    config.templates_path.append(str(TEMPLATES))
+    buttons = config.html_theme_options.get("article_header_end", ["article-header-buttons.html"])
+    buttons = [buttons] if isinstance(buttons, str) else list(buttons)
+    if SWITCH not in buttons:
+        config.html_theme_options["article_header_end"] = [SWITCH, *buttons]
+
+
+def edition_outputs(app):
+    """Point MyST-NB's output folder at `onebyone_edition_outputs` when it is set."""
+    folder = app.config.onebyone_edition_outputs
+    if folder and getattr(app.env, "mystnb_config", None) is not None:
+        app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder))
+
+
+def cell_alt_texts(doctree):
+    """(cell node, alt text) for each code cell whose metadata gives its figure's alt text."""
+    for node in doctree.findall(nodes.container):
+        if node.get("nb_element") == "cell_code":
+            image = ((node.get("cell_metadata") or {}).get("mystnb") or {}).get("image") or {}
+            if image.get("alt"):
+                yield node, image["alt"]
+
+
+def extract_alt_texts(app, doctree, docname):
+    """The gettext build: add the code cells' alt texts to the page's catalogue."""
+    if app.builder.name != "gettext":
+        return
+    from sphinx.builders.gettext import MsgOrigin
+    from sphinx.util.i18n import docname_to_domain
+
+    catalog = app.builder.catalogs[docname_to_domain(docname, app.config.gettext_compact)]
+    for node, alt in cell_alt_texts(doctree):
+        catalog.add(alt, MsgOrigin(node.source or app.env.doc2path(docname), node.line or 0))
+
+
+def translate_alt_texts(app, doctree, docname):
+    """The Chinese build: images made from code outputs get their alt text's translation."""
+    if not is_chinese(app.config) or app.builder.format != "html":
+        return
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import CatalogRepository, docname_to_domain
+
+    repository = CatalogRepository(app.srcdir, app.config.locale_dirs, app.config.language,
+                                   app.config.source_encoding)
+    translator, _ = init_locale(list(repository.locale_dirs), app.config.language,
+                                docname_to_domain(docname, app.config.gettext_compact))
+    for image in doctree.findall(nodes.image):
+        if image.get("alt"):
+            image["alt"] = translator.gettext(image["alt"])
+
+
+def counterpart(app, pagename, templatename, context, doctree):
+    """The relative link from this page to the same page in the other edition."""
+    up = "../" * pagename.count("/")
+    if is_chinese(app.config):
+        link = {"href": f"{up}../{pagename}.html", "lang": "en", "label": "English"}
+    else:
+        link = {"href": f"{up}{EDITION}/{pagename}.html", "lang": "zh-CN", "label": "中文"}
+    context["onebyone_counterpart"] = link
+
+
+def setup(app):
+    app.add_config_value("onebyone_edition_outputs", "", "env")
+    app.connect("config-inited", configure)
+    app.connect("builder-inited", edition_outputs, priority=600)  # after MyST-NB sets its own
+    app.connect("doctree-resolved", extract_alt_texts)
+    app.connect("doctree-resolved", translate_alt_texts)
+    app.connect("html-page-context", counterpart)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
