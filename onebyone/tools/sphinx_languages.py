@@ -8,6 +8,11 @@ builds it). This extension
   metadata): Sphinx's own i18n never sees it, because MyST-NB makes those images only when it
   writes HTML. The gettext build adds each such alt text to the page's catalogue; the Chinese
   build replaces it by the catalogue's translation;
+- lets a translated paragraph use the page's glued numbers (`{glue:text}` roles in a msgstr):
+  Sphinx parses each translation on its own, and MyST-NB then has no notebook for it, so the
+  role would find no glue data. The parser below hands the page's notebook renderer to the
+  translated snippets of that page: the Chinese page shows the numbers computed for the English
+  one, never numbers typed into a catalogue;
 - gives the Chinese build its own folder for the files MyST-NB writes while reading notebooks
   (`onebyone_edition_outputs`): by default that folder is next to the output folder, which for
   `_build/html/zh` would be inside the English site.
@@ -20,6 +25,42 @@ from docutils import nodes
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "sphinx_templates"
 EDITION = "zh"  # the Chinese edition's folder inside the English site (translation.EDITION)
 SWITCH = "language-switch.html"
+
+
+class _KeepsRenderer(dict):
+    """A document's attributes that remember the notebook renderer MyST-NB drops after parsing."""
+
+    kept = None
+
+    def pop(self, key, *default):
+        value = super().pop(key, *default)
+        if key == "nb_renderer":
+            self.kept = value
+        return value
+
+
+def translatable_parser():
+    """MyST-NB's parser, whose translated snippets (Sphinx's msgstr) can paste glue data."""
+    from myst_nb.sphinx_ import Parser
+    from myst_parser.parsers.sphinx_ import MystParser
+
+    class TranslatableNbParser(Parser):
+        def parse(self, inputstring, document):
+            env = document.settings.env
+            if document.current_source.endswith("<translated>"):  # a msgstr of this page
+                renderer = env.temp_data.get("onebyone_nb_renderer")
+                if renderer is not None:
+                    document.attributes["nb_renderer"] = renderer
+                MystParser.parse(self, inputstring, document)  # what MyST-NB does for msgstr
+                document.attributes.pop("nb_renderer", None)
+                return
+            document.attributes = _KeepsRenderer(document.attributes)
+            super().parse(inputstring, document)
+            # Sphinx translates this page's paragraphs next, while reading the same document.
+            env.temp_data["onebyone_nb_renderer"] = document.attributes.kept
+            document.attributes = dict(document.attributes)
+
+    return TranslatableNbParser
 
 
 def is_chinese(config):
@@ -90,6 +131,7 @@ def counterpart(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.add_config_value("onebyone_edition_outputs", "", "env")
+    app.add_source_parser(translatable_parser(), override=True)
     app.connect("config-inited", configure)
     app.connect("builder-inited", edition_outputs, priority=600)  # after MyST-NB sets its own
     app.connect("doctree-resolved", extract_alt_texts)
