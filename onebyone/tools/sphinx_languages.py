@@ -4,10 +4,10 @@ The English site is `_build/html/`, the Chinese one `_build/html/zh/` (onebyone.
 builds it). This extension
 - puts a link to the same page in the other edition in every page's header (the template
   `sphinx_templates/language-switch.html`, before the theme's header buttons);
-- translates the alt text of figures drawn by code cells (MyST-NB's `mystnb: image: alt:` cell
-  metadata): Sphinx's own i18n never sees it, because MyST-NB makes those images only when it
-  writes HTML. The gettext build adds each such alt text to the page's catalogue; the Chinese
-  build replaces it by the catalogue's translation;
+- translates the alt text of figures drawn by code (cell metadata `mystnb: image: alt:`, and
+  the alt texts the course's diagrams compute): Sphinx's own extraction misses those images.
+  The gettext build adds each alt text to the page's catalogue; the Chinese build replaces it
+  by the catalogue's translation;
 - lets a translated paragraph use the page's glued numbers (`{glue:text}` roles in a msgstr):
   Sphinx parses each translation on its own, and MyST-NB then has no notebook for it, so the
   role would find no glue data. The parser below hands the page's notebook renderer to the
@@ -82,25 +82,23 @@ def edition_outputs(app):
         app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder))
 
 
-def cell_alt_texts(doctree):
-    """(cell node, alt text) for each code cell whose metadata gives its figure's alt text."""
-    for node in doctree.findall(nodes.container):
-        if node.get("nb_element") == "cell_code":
-            image = ((node.get("cell_metadata") or {}).get("mystnb") or {}).get("image") or {}
-            if image.get("alt"):
-                yield node, image["alt"]
+def extract_alt_texts(app, doctree):
+    """The gettext build: add every image's alt text to the page's catalogue.
 
-
-def extract_alt_texts(app, doctree, docname):
-    """The gettext build: add the code cells' alt texts to the page's catalogue."""
+    Images drawn by code (MyST-NB's outputs, the diagrams' computed alt texts) exist only while
+    a page is read: Sphinx's own extraction, at writing time, misses them. So they are added
+    here, when the page is read (the extraction always reads every page: translation.py)."""
     if app.builder.name != "gettext":
         return
     from sphinx.builders.gettext import MsgOrigin
     from sphinx.util.i18n import docname_to_domain
 
+    docname = app.env.docname
     catalog = app.builder.catalogs[docname_to_domain(docname, app.config.gettext_compact)]
-    for node, alt in cell_alt_texts(doctree):
-        catalog.add(alt, MsgOrigin(node.source or app.env.doc2path(docname), node.line or 0))
+    for image in doctree.findall(nodes.image):
+        if image.get("alt"):
+            catalog.add(image["alt"], MsgOrigin(image.source or app.env.doc2path(docname),
+                                                image.line or 0))
 
 
 def translate_alt_texts(app, doctree, docname):
@@ -134,7 +132,7 @@ def setup(app):
     app.add_source_parser(translatable_parser(), override=True)
     app.connect("config-inited", configure)
     app.connect("builder-inited", edition_outputs, priority=600)  # after MyST-NB sets its own
-    app.connect("doctree-resolved", extract_alt_texts)
+    app.connect("doctree-read", extract_alt_texts)
     app.connect("doctree-resolved", translate_alt_texts)
     app.connect("html-page-context", counterpart)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

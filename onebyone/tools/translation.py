@@ -65,9 +65,10 @@ def run_sphinx(root, builder):
     else:
         outdir, doctrees = out / "html" / EDITION, out / f".doctrees-{EDITION}"
         overrides = _overrides(root, LANGUAGE)
+    # The extraction reads every page afresh: alt texts of code figures are caught while reading.
     result = build_sphinx(root, outdir, noconfig=True, path_config=str(root / "_config.yml"),
                           confoverrides=overrides, doctreedir=doctrees, builder=builder,
-                          warningiserror=True, keep_going=True)
+                          warningiserror=True, keep_going=True, freshenv=builder == "gettext")
     return result if isinstance(result, int) else 1
 
 
