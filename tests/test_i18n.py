@@ -48,7 +48,25 @@ def untranslated_blocks(path):
     body = re.sub(r"<(pre|code|script|style)\b.*?</\1>", " ", body, flags=re.S)
     blocks = [text_of(m.group(2)) for m in re.finditer(
         r"<(p|li|h[1-6]|figcaption|summary)\b[^>]*>(.*?)</\1>", body, re.S)]
-    return [b for b in blocks if not CJK.search(b) and len(re.findall(r"[A-Za-z]{2,}", b)) >= 3]
+    return [b for b in blocks if not CJK.search(b) and len(re.findall(r"[A-Za-z]{2,}", b)) >= 3
+            and b.removesuffix(" #") not in KEPT_IN_ENGLISH]
+
+
+def kept_in_english():
+    """Short messages a catalogue deliberately keeps in English (msgstr = msgid): names such as
+    the course's title, the paper's "Network in Network", the glossary's English terms. A whole
+    paragraph copied into its msgstr still counts as untranslated."""
+    from babel.messages.pofile import read_po
+
+    kept = set()
+    for po in CATALOGUES.values():
+        with open(po, "rb") as handle:
+            kept |= {m.id for m in read_po(handle)
+                     if m.id and m.string == m.id and len(m.id.split()) <= 5}
+    return kept
+
+
+KEPT_IN_ENGLISH = kept_in_english()
 
 
 def numbers(path):
