@@ -34,8 +34,9 @@ def article(path):
     return found.group(0)
 
 
-def text_of(fragment, skip=("script", "style")):
-    fragment = re.sub(r"<(%s)\b.*?</\1>" % "|".join(skip), " ", fragment, flags=re.S)
+def text_of(fragment):
+    """Visible text of an HTML fragment, spaces folded."""
+    fragment = re.sub(r"<(script|style)\b.*?</\1>", " ", fragment, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
