@@ -13,12 +13,14 @@ builds it). This extension
   role would find no glue data. The parser below hands the page's notebook renderer to the
   translated snippets of that page: the Chinese page shows the numbers computed for the English
   one, never numbers typed into a catalogue;
+- translates the words a page glues into its prose (`glued_phrases`);
 - gives the Chinese build its own folder for the files MyST-NB writes while reading notebooks
   (`onebyone_edition_outputs`): by default that folder is next to the output folder, which for
   `_build/html/zh` would be inside the English site.
 """
 
 import pathlib
+import re
 
 from docutils import nodes
 
@@ -56,11 +58,54 @@ def translatable_parser():
                 return
             document.attributes = _KeepsRenderer(document.attributes)
             super().parse(inputstring, document)
-            # Sphinx translates this page's paragraphs next, while reading the same document.
-            env.temp_data["onebyone_nb_renderer"] = document.attributes.kept
+            renderer = document.attributes.kept
             document.attributes = dict(document.attributes)
+            # Sphinx translates this page's paragraphs next, while reading the same document.
+            env.temp_data["onebyone_nb_renderer"] = renderer
+            if renderer is not None:
+                glued_phrases(env.app, env.docname, renderer.renderer.nb_client.glue_data)
 
     return TranslatableNbParser
+
+
+GLUED_PHRASE = re.compile(r"""^(['"])(?=.*[A-Za-z]{2})([^0-9]*)\1$""", re.S)
+
+
+def glued_phrases(app, docname, glue_data):
+    """Words a page glues into its prose ("higher", a verdict), translated like its paragraphs.
+
+    The gettext build adds each glued string without digits to the page's catalogue; the
+    Chinese build pastes its translation instead. A glued string with digits in it (a timing,
+    "6.4 times faster") changes from build to build: it is left as it is, in English.
+    """
+    from sphinx.util.i18n import docname_to_domain
+
+    domain = docname_to_domain(docname, app.config.gettext_compact)
+    if app.builder.name == "gettext":
+        from sphinx.builders.gettext import MsgOrigin
+
+        for value in glue_data.values():
+            found = GLUED_PHRASE.match(value.get("data", {}).get("text/plain", ""))
+            if found:
+                app.builder.catalogs[domain].add(found.group(2),
+                                                 MsgOrigin(app.env.doc2path(docname), 0))
+    elif is_chinese(app.config):
+        translator = _translator(app, domain)
+        for value in glue_data.values():
+            data = value.get("data", {})
+            found = GLUED_PHRASE.match(data.get("text/plain", ""))
+            if found:
+                data["text/plain"] = repr(translator.gettext(found.group(2)))
+
+
+def _translator(app, domain):
+    """The gettext translations of one page (its .mo, compiled by Sphinx from its .po)."""
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import CatalogRepository
+
+    repository = CatalogRepository(app.srcdir, app.config.locale_dirs, app.config.language,
+                                   app.config.source_encoding)
+    return init_locale(list(repository.locale_dirs), app.config.language, domain)[0]
 
 
 def is_chinese(config):
@@ -105,13 +150,9 @@ def translate_alt_texts(app, doctree, docname):
     """The Chinese build: images made from code outputs get their alt text's translation."""
     if not is_chinese(app.config) or app.builder.format != "html":
         return
-    from sphinx.locale import init as init_locale
-    from sphinx.util.i18n import CatalogRepository, docname_to_domain
+    from sphinx.util.i18n import docname_to_domain
 
-    repository = CatalogRepository(app.srcdir, app.config.locale_dirs, app.config.language,
-                                   app.config.source_encoding)
-    translator, _ = init_locale(list(repository.locale_dirs), app.config.language,
-                                docname_to_domain(docname, app.config.gettext_compact))
+    translator = _translator(app, docname_to_domain(docname, app.config.gettext_compact))
     for image in doctree.findall(nodes.image):
         if image.get("alt"):
             image["alt"] = translator.gettext(image["alt"])
