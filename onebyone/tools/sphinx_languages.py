@@ -158,9 +158,17 @@ def translate_alt_texts(app, doctree, docname):
             image["alt"] = translator.gettext(image["alt"])
 
 
+def has_chinese_edition(app):
+    """The book has Chinese catalogues, so `onebyone book` builds its Chinese edition."""
+    return any((pathlib.Path(app.srcdir) / folder / "zh_CN" / "LC_MESSAGES").is_dir()
+               for folder in app.config.locale_dirs)
+
+
 def counterpart(app, pagename, templatename, context, doctree):
     """The relative link from this page to the same page in the other edition."""
     up = "../" * pagename.count("/")
+    if not is_chinese(app.config) and not has_chinese_edition(app):
+        return  # a book without catalogues has no Chinese edition to link to
     if is_chinese(app.config):
         link = {"href": f"{up}../{pagename}.html", "lang": "en", "label": "English"}
     else:
