@@ -70,6 +70,11 @@ def kept_in_english():
 KEPT_IN_ENGLISH = kept_in_english()
 
 
+def visible_prose(path):
+    """The page's text without code: where Markdown that failed to parse would show."""
+    return text_of(re.sub(r"<(pre|code)\b.*?</\1>", " ", article(path), flags=re.S))
+
+
 def numbers(path):
     """Every number a reader sees on the page, with how often (math and code included)."""
     return collections.Counter(NUMBER.findall(text_of(article(path))))
@@ -142,6 +147,9 @@ def test_chinese_page_says_what_the_english_page_computes(built_book, docname, s
     english_left = untranslated_blocks(chinese)
     assert not english_left, f"{docname}: English prose on the Chinese page:\n" + "\n".join(
         repr(block[:120]) for block in english_left[:10])
+    stray = [markup for markup in ("**", "{glue", "{ref}", "{term}", "{doc}", "](")
+             if visible_prose(chinese).count(markup) > visible_prose(english).count(markup)]
+    assert not stray, f"{docname}: markup shown as text on the Chinese page: {stray}"
     only_en = numbers(english) - numbers(chinese)
     only_zh = numbers(chinese) - numbers(english)
     assert not only_en and not only_zh, (
