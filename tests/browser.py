@@ -174,15 +174,17 @@ class SiteChecker:
         finally:
             context.close()
 
-    def check_page(self, docname, expect_math=False):
+    def check_page(self, docname, expect_math=False, alt_script=None):
         """Every problem a reader would meet on page `docname` (empty list: the page is fine).
 
         `expect_math`: the page's source has equations, so typeset ones must be on the page.
+        `alt_script`: a regular expression every image's alt text must match (the Chinese
+        edition's pages pass one for Chinese characters).
         """
         url = self.url(docname)
         with self.open(url) as (page, problems):
             problems += self._math(page, expect_math)
-            problems += self._images(page)
+            problems += self._images(page, alt_script)
             problems += self._links(page)
             problems += self._axe(page)
             figures = page.locator(".bd-content img").count()
@@ -206,12 +208,14 @@ class SiteChecker:
                      for m in RAW_MATH.finditer(state["text"])]
         return problems
 
-    def _images(self, page):
+    def _images(self, page, alt_script=None):
         problems = []
         for image in page.evaluate(IMAGES):
             if image["width"] == 0:
                 problems.append(f"image does not load: {image['src']}")
             why = alt_problem(image["alt"], image["src"])
+            if not why and alt_script and not re.search(alt_script, image["alt"] or ""):
+                why = f"alt text {image['alt'][:60]!r} is not in the page's language"
             if why:
                 problems.append(f"image {image['src']}: {why}")
         return problems

@@ -1,0 +1,187 @@
+"""A Sphinx extension for the book's two editions (`sphinx: extra_extensions`).
+
+The English site is `_build/html/`, the Chinese one `_build/html/zh/` (onebyone.tools.translation
+builds it). This extension
+- puts a link to the same page in the other edition in every page's header (the template
+  `sphinx_templates/language-switch.html`, before the theme's header buttons);
+- translates the alt text of figures drawn by code (cell metadata `mystnb: image: alt:`, and
+  the alt texts the course's diagrams compute): Sphinx's own extraction misses those images.
+  The gettext build adds each alt text to the page's catalogue; the Chinese build replaces it
+  by the catalogue's translation;
+- lets a translated paragraph use the page's glued numbers (`{glue:text}` roles in a msgstr):
+  Sphinx parses each translation on its own, and MyST-NB then has no notebook for it, so the
+  role would find no glue data. The parser below hands the page's notebook renderer to the
+  translated snippets of that page: the Chinese page shows the numbers computed for the English
+  one, never numbers typed into a catalogue;
+- translates the words a page glues into its prose (`glued_phrases`);
+- gives the Chinese build its own folder for the files MyST-NB writes while reading notebooks
+  (`onebyone_edition_outputs`): by default that folder is next to the output folder, which for
+  `_build/html/zh` would be inside the English site.
+"""
+
+import pathlib
+import re
+
+from docutils import nodes
+
+TEMPLATES = pathlib.Path(__file__).resolve().parent / "sphinx_templates"
+EDITION = "zh"  # the Chinese edition's folder inside the English site (translation.EDITION)
+SWITCH = "language-switch.html"
+
+
+class _KeepsRenderer(dict):
+    """A document's attributes that remember the notebook renderer MyST-NB drops after parsing."""
+
+    kept = None
+
+    def pop(self, key, *default):
+        value = super().pop(key, *default)
+        if key == "nb_renderer":
+            self.kept = value
+        return value
+
+
+def translatable_parser():
+    """MyST-NB's parser, whose translated snippets (Sphinx's msgstr) can paste glue data."""
+    from myst_nb.sphinx_ import Parser
+    from myst_parser.parsers.sphinx_ import MystParser
+
+    class TranslatableNbParser(Parser):
+        def parse(self, inputstring, document):
+            env = document.settings.env
+            if document.current_source.endswith("<translated>"):  # a msgstr of this page
+                renderer = env.temp_data.get("onebyone_nb_renderer")
+                if renderer is not None:
+                    document.attributes["nb_renderer"] = renderer
+                MystParser.parse(self, inputstring, document)  # what MyST-NB does for msgstr
+                document.attributes.pop("nb_renderer", None)
+                return
+            document.attributes = _KeepsRenderer(document.attributes)
+            super().parse(inputstring, document)
+            renderer = document.attributes.kept
+            document.attributes = dict(document.attributes)
+            # Sphinx translates this page's paragraphs next, while reading the same document.
+            env.temp_data["onebyone_nb_renderer"] = renderer
+            if renderer is not None:
+                glued_phrases(env.app, env.docname, renderer.renderer.nb_client.glue_data)
+
+    return TranslatableNbParser
+
+
+GLUED_PHRASE = re.compile(r"""^(['"])(?=.*[A-Za-z]{2})([^0-9]*)\1$""", re.S)
+
+
+def glued_phrases(app, docname, glue_data):
+    """Words a page glues into its prose ("higher", a verdict), translated like its paragraphs.
+
+    The gettext build adds each glued string without digits to the page's catalogue; the
+    Chinese build pastes its translation instead. A glued string with digits in it (a timing,
+    "6.4 times faster") changes from build to build: it is left as it is, in English.
+    """
+    from sphinx.util.i18n import docname_to_domain
+
+    domain = docname_to_domain(docname, app.config.gettext_compact)
+    if app.builder.name == "gettext":
+        from sphinx.builders.gettext import MsgOrigin
+
+        for value in glue_data.values():
+            found = GLUED_PHRASE.match(value.get("data", {}).get("text/plain", ""))
+            if found:
+                app.builder.catalogs[domain].add(found.group(2),
+                                                 MsgOrigin(app.env.doc2path(docname), 0))
+    elif is_chinese(app.config):
+        translator = _translator(app, domain)
+        for value in glue_data.values():
+            data = value.get("data", {})
+            found = GLUED_PHRASE.match(data.get("text/plain", ""))
+            if found:
+                data["text/plain"] = repr(translator.gettext(found.group(2)))
+
+
+def _translator(app, domain):
+    """The gettext translations of one page (its .mo, compiled by Sphinx from its .po)."""
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import CatalogRepository
+
+    repository = CatalogRepository(app.srcdir, app.config.locale_dirs, app.config.language,
+                                   app.config.source_encoding)
+    return init_locale(list(repository.locale_dirs), app.config.language, domain)[0]
+
+
+def is_chinese(config):
+    return (config.language or "en").lower().startswith("zh")
+
+
+def configure(app, config):
+    config.templates_path.append(str(TEMPLATES))
+    buttons = config.html_theme_options.get("article_header_end", ["article-header-buttons.html"])
+    buttons = [buttons] if isinstance(buttons, str) else list(buttons)
+    if SWITCH not in buttons:
+        config.html_theme_options["article_header_end"] = [SWITCH, *buttons]
+
+
+def edition_outputs(app):
+    """Point MyST-NB's output folder at `onebyone_edition_outputs` when it is set."""
+    folder = app.config.onebyone_edition_outputs
+    if folder and getattr(app.env, "mystnb_config", None) is not None:
+        app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder))
+
+
+def extract_alt_texts(app, doctree):
+    """The gettext build: add every image's alt text to the page's catalogue.
+
+    Images drawn by code (MyST-NB's outputs, the diagrams' computed alt texts) exist only while
+    a page is read: Sphinx's own extraction, at writing time, misses them. So they are added
+    here, when the page is read (the extraction always reads every page: translation.py)."""
+    if app.builder.name != "gettext":
+        return
+    from sphinx.builders.gettext import MsgOrigin
+    from sphinx.util.i18n import docname_to_domain
+
+    docname = app.env.docname
+    catalog = app.builder.catalogs[docname_to_domain(docname, app.config.gettext_compact)]
+    for image in doctree.findall(nodes.image):
+        if image.get("alt"):
+            catalog.add(image["alt"], MsgOrigin(image.source or app.env.doc2path(docname),
+                                                image.line or 0))
+
+
+def translate_alt_texts(app, doctree, docname):
+    """The Chinese build: images made from code outputs get their alt text's translation."""
+    if not is_chinese(app.config) or app.builder.format != "html":
+        return
+    from sphinx.util.i18n import docname_to_domain
+
+    translator = _translator(app, docname_to_domain(docname, app.config.gettext_compact))
+    for image in doctree.findall(nodes.image):
+        if image.get("alt"):
+            image["alt"] = translator.gettext(image["alt"])
+
+
+def has_chinese_edition(app):
+    """The book has Chinese catalogues, so `onebyone book` builds its Chinese edition."""
+    return any((pathlib.Path(app.srcdir) / folder / "zh_CN" / "LC_MESSAGES").is_dir()
+               for folder in app.config.locale_dirs)
+
+
+def counterpart(app, pagename, templatename, context, doctree):
+    """The relative link from this page to the same page in the other edition."""
+    up = "../" * pagename.count("/")
+    if not is_chinese(app.config) and not has_chinese_edition(app):
+        return  # a book without catalogues has no Chinese edition to link to
+    if is_chinese(app.config):
+        link = {"href": f"{up}../{pagename}.html", "lang": "en", "label": "English"}
+    else:
+        link = {"href": f"{up}{EDITION}/{pagename}.html", "lang": "zh-CN", "label": "中文"}
+    context["onebyone_counterpart"] = link
+
+
+def setup(app):
+    app.add_config_value("onebyone_edition_outputs", "", "env")
+    app.add_source_parser(translatable_parser(), override=True)
+    app.connect("config-inited", configure)
+    app.connect("builder-inited", edition_outputs, priority=600)  # after MyST-NB sets its own
+    app.connect("doctree-read", extract_alt_texts)
+    app.connect("doctree-resolved", translate_alt_texts)
+    app.connect("html-page-context", counterpart)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
