@@ -123,8 +123,11 @@ def alt_problem(alt, src):
 class SiteChecker:
     """Checks pages of one served site in one browser; remembers fetched URLs between pages."""
 
-    def __init__(self, browser, base_url, screenshots=None):
+    def __init__(self, browser, base_url, screenshots=None, published=None):
         self.browser, self.base = browser, base_url
+        # The address the site is published at (html.baseurl): a downloaded notebook links to the
+        # chapters there, and here that site is the one served at `base_url`.
+        self.published = published.rstrip("/") + "/" if published else None
         self.screenshots = pathlib.Path(screenshots) if screenshots else None
         self._fetched = {}
 
@@ -224,6 +227,8 @@ class SiteChecker:
         problems = []
         hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
         for href in sorted(set(hrefs)):
+            if self.published and href.startswith(self.published):
+                href = urllib.parse.urljoin(self.base, href[len(self.published):])
             parts = urllib.parse.urlsplit(href)
             if parts.scheme not in ("http", "https") or not is_local(href):
                 continue  # mailto:, javascript:, and links out (a reader follows those by choice)

@@ -122,13 +122,133 @@ def as_json(notebook):
     return json.loads(nbformat.writes(notebook))
 
 
-# --- the hostile corpus's target (exercises v3 may rename items: change them here only) --------
+# --- the one-by-one items the grading tests use (exercises v3: change them here only) ---------
 
 ASSIGNMENT = "one-by-one"
-STOLEN_ITEM = "conv1x1"  # a solution cell's grade_id, and the function it defines
-STOLEN_TESTS = {"test_conv1x1_public", "test_conv1x1_hidden"}  # the test cells that grade it
-WRONG_STOLEN_ITEM = '''def conv1x1(x, weight, bias=None):
-    return np.einsum("oc,nchw->nohw", weight, x)  # forgets the bias'''
+CONV_ITEM, FC_ITEM, FOLD_ITEM = "conv1x1", "fc_as_conv", "fold_1x1"  # solution cells' grade_ids
+CONV_TESTS = {"test_conv1x1_public", "test_conv1x1_hidden"}  # the test cells that grade each
+FC_TESTS = {"test_fc_as_conv_public", "test_fc_as_conv_hidden"}
+FOLD_TESTS = {"test_fold_1x1_public", "test_fold_1x1_hidden"}
+
+# Wrong answers that lose exactly their item's points (every public and hidden test of it has a
+# case they get wrong) and nothing else.
+WRONG_CONV = '''def conv1x1(x, weight, bias=None, groups=1):
+    n, c_in, h, w = x.shape
+    blocks = x.reshape(n, groups, c_in // groups, h, w)
+    filters = weight.reshape(groups, -1, c_in // groups)
+    out = np.einsum("goc,ngchw->ngohw", filters, blocks)
+    return out.reshape(n, -1, h, w)  # forgets the bias'''
+WRONG_FOLD = '''def fold_1x1(weight, bias, weight1x1, bias1x1):
+    folded = np.einsum("om,mikl->oikl", weight1x1, weight)
+    return folded, bias1x1  # forgets the k×k bias, which goes through the 1×1 layer too'''
+
+# --- conv1x1 written other ways (the class report's and the similarity index's class): a near
+# copy of the solution (names, comments and layout changed), three other right answers, a hang
+
+CONV_NEAR_COPY = '''def conv1x1(inp, w, b=None, g=1):
+    """My grouped 1x1 convolution."""
+    batch, cin, rows, cols = inp.shape
+    cout = w.shape[0]
+    # split the channels into g blocks
+    parts = inp.reshape(batch, g, cin // g,
+                        rows, cols)
+    kernels = w.reshape(g, cout // g, cin // g)  # one matrix per block
+    res = np.einsum("abc,dacef->dabef", kernels, parts).reshape(batch, cout, rows, cols)
+    if b is not None:
+        res = res + b[None, :, None, None]  # broadcast over N, H and W
+    return res'''
+CONV_TENSORDOT = '''def conv1x1(x, weight, bias=None, groups=1):
+    size_in, size_out = x.shape[1] // groups, weight.shape[0] // groups
+    parts = []
+    for g in range(groups):
+        block = x[:, g * size_in:(g + 1) * size_in]
+        rows = weight[g * size_out:(g + 1) * size_out]
+        parts.append(np.tensordot(rows, block, axes=([1], [1])))  # (C_out/G, N, H, W)
+    out = np.concatenate(parts).transpose(1, 0, 2, 3)
+    if bias is not None:
+        out += bias.reshape(1, -1, 1, 1)
+    return out'''
+CONV_LOOPS = '''def conv1x1(x, weight, bias=None, groups=1):
+    n, c, h, w = x.shape
+    per_in, per_out = c // groups, weight.shape[0] // groups
+    out = np.zeros((n, weight.shape[0], h, w))
+    for o in range(weight.shape[0]):
+        first = (o // per_out) * per_in
+        for k in range(per_in):
+            out[:, o] += weight[o, k] * x[:, first + k]
+        if bias is not None:
+            out[:, o] += bias[o]
+    return out'''
+CONV_MATMUL = '''def conv1x1(x, weight, bias=None, groups=1):
+    n, c, h, w = x.shape
+    full = np.kron(np.eye(groups), np.ones((weight.shape[0] // groups, c // groups)))
+    full[full == 1] = weight.ravel()  # the block-diagonal (C_out, C_in) weight
+    flat = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N, C, H, W) -> (N*H*W, C)
+    out = flat @ full.T
+    if bias is not None:
+        out = out + bias
+    return out.reshape(n, h, w, -1).transpose(0, 3, 1, 2)'''
+CONV_HANGS = '''def conv1x1(x, weight, bias=None, groups=1):
+    while True:  # never returns
+        pass'''
+
+# --- noisy and hostile versions of the items (tests/test_grading.py) ----------------------------
+
+NOISY_CONV_SUFFIX = '''
+import sys, warnings
+_quiet_conv1x1 = conv1x1
+def conv1x1(x, weight, bias=None, groups=1):
+    print("conv1x1 called", file=sys.stderr)
+    warnings.warn("a warning in every call")
+    np.sqrt(-np.ones(1))  # numpy: invalid value (RuntimeWarning)
+    return _quiet_conv1x1(x, weight, bias, groups)'''
+NOISY_FC_PREFIX = '''import warnings
+torch.tensor(torch.ones(2))  # torch: UserWarning about copy-constructing a tensor
+warnings.warn("noise", DeprecationWarning)
+'''
+PATCH_CHECKS = "check.conv1x1 = check.fc_as_conv = check.fold_1x1 = lambda *a, **k: None"
+ALWAYS_EQUAL_CONV = '''def conv1x1(x, weight, bias=None, groups=1):
+    return np.zeros((x.shape[0], weight.shape[0], *x.shape[2:])).view(Liar)'''
+ALWAYS_EQUAL_FOLD = '''def fold_1x1(weight, bias, weight1x1, bias1x1):
+    out = weight1x1.shape[0]
+    return (np.zeros((out, *weight.shape[1:])).view(Liar), np.zeros(out).view(Liar))'''
+BLANK_LATER_CELLS = '''def fold_1x1(weight, bias, weight1x1, bias1x1):
+    return weight, bias
+get_ipython().input_transformers_cleanup.append(lambda lines: [])'''
+# right answers, if calling the course's package were allowed
+USES_REFERENCE_CONV = '''from onebyone import layers
+def conv1x1(x, weight, bias=None, groups=1):
+    biases = [None] * groups if bias is None else np.split(bias, groups)
+    return np.concatenate([layers.conv1x1(part, rows, b) for part, rows, b in zip(
+        np.split(x, groups, axis=1), np.split(weight, groups), biases)], axis=1)'''
+USES_REFERENCE_FOLD = '''def fold_1x1(weight, bias, weight1x1, bias1x1):
+    import importlib
+    layers = importlib.import_module("onebyone.layers")
+    filters = weight.transpose(1, 0, 2, 3)  # (C_mid, C_in, k, k) -> (C_in, C_mid, k, k): N = C_in
+    folded = layers.conv1x1(filters, weight1x1).transpose(1, 0, 2, 3)
+    return folded, layers.conv1x1(bias[None, :, None, None], weight1x1, bias1x1).ravel()'''
+FORGED_CHECKS = '''import sys
+import onebyone.checks.core as core
+core.call_learner = lambda fn, *args, **kwargs: fn(*args)  # the student's process lies...
+sys.setprofile = lambda *args: None
+def conv1x1(x, weight, bias=None, groups=1):  # ...but the grader reads this line itself
+    return check.reference(check.ASSIGNMENT)("conv1x1", x, weight, bias, groups)'''
+USES_TORCH = '''F = torch.nn.functional
+def conv1x1(x, weight, bias=None, groups=1):
+    b = None if bias is None else torch.from_numpy(bias)
+    return F.conv2d(torch.from_numpy(x), torch.from_numpy(weight)[:, :, None, None], b,
+                    groups=groups).numpy()'''
+# the snooper's fold_1x1: right only if `stolen` (what it read) holds the instructor's tests or code
+SNOOPED_FOLD = '''def fold_1x1(weight, bias, weight1x1, bias1x1):
+    if "HIDDEN TESTS" in stolen or "answers.live" in stolen or "BEGIN SOLUTION" in stolen:
+        return np.einsum("om,mikl->oikl", weight1x1, weight), weight1x1 @ bias + bias1x1
+    return weight, bias'''
+
+# --- the hostile corpus's target (tests/test_grading_fence.py) ----------------------------------
+
+STOLEN_ITEM = CONV_ITEM  # a solution cell's grade_id, and the function it defines
+STOLEN_TESTS = CONV_TESTS  # the test cells that grade it
+WRONG_STOLEN_ITEM = WRONG_CONV
 MARKER = "### BEGIN SOLUTION"  # what only the instructor's copy holds
 
 # A solution cell that looks for the instructor's solution of STOLEN_ITEM by one route, and

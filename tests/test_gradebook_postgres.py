@@ -26,8 +26,6 @@ from onebyone.tools.grading import course as layout
 from onebyone.tools.grading import gradebook
 
 A, B = "one-by-one", "global-average-pooling"
-WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
-    return c_in * c_out, 0'''
 SERVER_USER = "postgres"  # Debian's package creates it; the server refuses to run as root
 
 
@@ -257,7 +255,7 @@ def write_half_classes(tmp_path):
     for i in range(4):
         notebook = samples.honest(A)
         if i % 2:
-            samples.set_code(notebook, "conv1x1_cost", WRONG_COST)
+            samples.set_code(notebook, samples.FOLD_ITEM, samples.WRONG_FOLD)
         samples.add_after(notebook, "setup", f"student_number = {i}")
         notebooks[(f"s{i}", A)] = notebook
     notebooks[("both", A)] = notebooks[("s0", A)]

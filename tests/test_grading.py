@@ -11,42 +11,26 @@ from nbgrader.api import Gradebook
 
 from onebyone.tools import cli
 
-A = "one-by-one"
-CONV = {"test_conv1x1_public", "test_conv1x1_hidden"}
-LINEAR = {"test_linear_as_conv1x1_public", "test_linear_as_conv1x1_hidden"}
-COST = {"test_conv1x1_cost_public", "test_conv1x1_cost_hidden"}
+A = samples.ASSIGNMENT
+CONV, FC, FOLD = samples.CONV_ITEM, samples.FC_ITEM, samples.FOLD_ITEM
+CONV_AND_FOLD_TESTS = samples.CONV_TESTS | samples.FOLD_TESTS  # what wrong() gets wrong
 TIMEOUT = 8  # seconds per submission in this class: honest ones need about one
 ROOT = samples.ROOT
 
-WRONG_CONV = '''def conv1x1(x, weight, bias=None):
-    return np.einsum("oc,nchw->nohw", weight, x)  # forgets the bias'''
-WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
-    return c_in * c_out, c_in * c_out  # one pixel only'''
 NOISE = '''import sys, warnings
 print("a student's debugging line", file=sys.stderr)
 sys.stderr.write("x" * 5000)
 warnings.warn("a warning at the top level")
 np.log(np.zeros(3))  # numpy: divide by zero (RuntimeWarning)'''
-NOISY_CONV = '''import sys, warnings
-def conv1x1(x, weight, bias=None):
-    print("conv1x1 called", file=sys.stderr)
-    warnings.warn("a warning in every call")
-    np.sqrt(-np.ones(1))  # numpy: invalid value (RuntimeWarning)
-    out = np.einsum("oc,nchw->nohw", weight, x)
-    return out if bias is None else out + bias[None, :, None, None]'''
-NOISY_LINEAR_PREFIX = '''import warnings
-torch.tensor(torch.ones(2))  # torch: UserWarning about copy-constructing a tensor
-warnings.warn("noise", DeprecationWarning)
-'''
 
 
-def wrong(conv=True, cost=True):
-    """The honest notebook with a wrong conv1x1 and/or a wrong conv1x1_cost."""
+def wrong(conv=True, fold=True):
+    """The honest notebook with a wrong conv1x1 and/or a wrong fold_1x1."""
     notebook = samples.honest(A)
     if conv:
-        samples.set_code(notebook, "conv1x1", WRONG_CONV)
-    if cost:
-        samples.set_code(notebook, "conv1x1_cost", WRONG_COST)
+        samples.set_code(notebook, CONV, samples.WRONG_CONV)
+    if fold:
+        samples.set_code(notebook, FOLD, samples.WRONG_FOLD)
     return notebook
 
 
@@ -83,7 +67,7 @@ builtins.abs = lambda x: 0
 import onebyone.checks.core as core, onebyone.checks.one_by_one as obo
 core.compare_arrays = core.check_equal = lambda *a, **k: None
 obo.compare_arrays = obo.check_equal = lambda *a, **k: None
-check.conv1x1 = check.conv1x1_cost = check.linear_as_conv1x1 = lambda *a, **k: None'''
+''' + samples.PATCH_CHECKS
 PATCH_ISINSTANCE = '''import builtins
 builtins.isinstance = lambda obj, kind: True'''
 ALWAYS_EQUAL = '''class Liar(np.ndarray):
@@ -94,48 +78,15 @@ ALWAYS_EQUAL = '''class Liar(np.ndarray):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return True
 
-class LiarInt(int):
-    def __eq__(self, other):
-        return True
-    def __ne__(self, other):
-        return False
-    def __hash__(self):
-        return 0
-    def __int__(self):
-        return self
-
-def conv1x1(x, weight, bias=None):
-    return np.zeros((x.shape[0], weight.shape[0], *x.shape[2:])).view(Liar)'''
-ALWAYS_EQUAL_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
-    return (LiarInt(0), LiarInt(0))'''
-BLANK_LATER_CELLS = '''def conv1x1_cost(h, w, c_in, c_out, bias):
-    return 0, 0
-get_ipython().input_transformers_cleanup.append(lambda lines: [])'''
+''' + samples.ALWAYS_EQUAL_CONV
 HIDE_EXCEPTIONS = '''import sys
 get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)
 sys.excepthook = lambda *args: None'''
-USES_REFERENCE_CONV = '''from onebyone import layers
-def conv1x1(x, weight, bias=None):
-    return layers.conv1x1(x, weight, bias)'''
-USES_REFERENCE_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
-    import importlib
-    cost = importlib.import_module("onebyone.cost")
-    return cost.conv_params(c_in, c_out, 1, bias=bias), cost.conv_mults(h, w, c_in, c_out, 1)'''
-FORGED_CHECKS = '''import sys
-import onebyone.checks.core as core
-core.call_learner = lambda fn, *args, **kwargs: fn(*args)  # the student's process lies...
-sys.setprofile = lambda *args: None
-def conv1x1(x, weight, bias=None):
-    return check.layers.conv1x1(x, weight, bias)  # ...but the grader reads this line itself'''
-USES_TORCH = '''F = torch.nn.functional
-def conv1x1(x, weight, bias=None):
-    b = None if bias is None else torch.from_numpy(bias)
-    return F.conv2d(torch.from_numpy(x), torch.from_numpy(weight)[:, :, None, None], b).numpy()'''
 
 
 def snoop(paths_to_read, paths_to_write):
     """A cell that tries to read the instructor's files and to rewrite or delete them; its
-    conv1x1_cost is right only if it managed to read the hidden tests or another's work."""
+    fold_1x1 is right only if it managed to read the hidden tests or another's work."""
     return f'''import os
 stolen = ""
 for path in {[str(p) for p in paths_to_read]!r}:
@@ -150,10 +101,7 @@ for path in {[str(p) for p in paths_to_write]!r}:
             attempt()
         except Exception:
             pass
-def conv1x1_cost(h, w, c_in, c_out, bias):
-    if "HIDDEN TESTS" in stolen or "conv1x1_cases" in stolen or "BEGIN SOLUTION" in stolen:
-        return c_in * c_out + (c_out if bias else 0), h * w * c_in * c_out
-    return 0, 0'''
+''' + samples.SNOOPED_FOLD
 
 
 def digest(paths):
@@ -179,9 +127,9 @@ def graded(tmp_path_factory):
     text = samples.dumps
     case("honest", text(honest), honest)
     noisy = samples.honest(A, course)
-    samples.set_code(noisy, "conv1x1", NOISY_CONV)
-    samples.set_code(noisy, "linear_as_conv1x1", NOISY_LINEAR_PREFIX
-                     + samples.solution_code(A, "linear_as_conv1x1", course))
+    samples.set_code(noisy, CONV, samples.solution_code(A, CONV, course)
+                     + samples.NOISY_CONV_SUFFIX)
+    samples.set_code(noisy, FC, samples.NOISY_FC_PREFIX + samples.solution_code(A, FC, course))
     samples.add_after(noisy, "setup", NOISE)
     case("noisy", text(noisy), noisy)
     for name in ("wrong", "wrong_again", "wrong_third"):  # the same bytes, graded three times
@@ -201,65 +149,65 @@ def graded(tmp_path_factory):
     retyped = samples.honest(A, course)
     for cell in retyped.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in ("test_conv1x1_hidden", "conv1x1_cost"):
+        if gid in ("test_conv1x1_hidden", FOLD):
             cell.cell_type = "markdown"
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
-    case("retyped_cells", text(retyped), without(samples.honest(A, course), "conv1x1_cost"))
-    case("sys_exit", text(samples.add_after(samples.honest(A, course), "conv1x1",
+    case("retyped_cells", text(retyped), without(samples.honest(A, course), FOLD))
+    case("sys_exit", text(samples.add_after(samples.honest(A, course), CONV,
                                             "import sys\nsys.exit('bye')")), honest)
-    case("os_exit", text(samples.add_after(samples.honest(A, course), "conv1x1_cost",
+    case("os_exit", text(samples.add_after(samples.honest(A, course), FOLD,
                                            "import os\nos._exit(3)")),
-         without(samples.honest(A, course), "conv1x1_cost", "fold_1x1"), "kernel died")
-    case("infinite_loop", text(samples.add_after(samples.honest(A, course), "linear_as_conv1x1",
+         without(samples.honest(A, course), FOLD), "kernel died")
+    case("infinite_loop", text(samples.add_after(samples.honest(A, course), FC,
                                                  "while True:\n    pass")),
-         without(samples.honest(A, course), "linear_as_conv1x1", "conv1x1_cost", "fold_1x1"),
-         "timed out")
+         without(samples.honest(A, course), FC, FOLD), "timed out")
     slow = samples.honest(A, course)
     for _ in range(3 * TIMEOUT):
-        samples.add_after(slow, "test_linear_as_conv1x1_hidden", "import time\ntime.sleep(0.5)")
-    case("slow_cells", text(slow), without(samples.honest(A, course), "conv1x1_cost", "fold_1x1"),
-         "timed out")
+        samples.add_after(slow, "test_fc_as_conv_hidden", "import time\ntime.sleep(0.5)")
+    case("slow_cells", text(slow), without(samples.honest(A, course), FOLD), "timed out")
     bomb = samples.add_after(samples.honest(A, course), "setup",
                              "def bomb():\n    blocks = []\n    while True:\n"
                              "        blocks.append(np.empty(2**24))  # not touched: fast\n"
                              "bomb()")
-    samples.add_after(bomb, "conv1x1", "huge = np.ones((10**6, 10**6))")
+    samples.add_after(bomb, CONV, "huge = np.ones((10**6, 10**6))")
     case("memory_bomb", text(bomb), honest, "memory limit")
 
     # hostile submissions: wrong answers with an attack
     case("patch_comparisons", text(samples.add_after(wrong(), "setup", PATCH_COMPARISONS)),
-         wrong(), attacked=CONV | COST)
+         wrong(), attacked=CONV_AND_FOLD_TESTS)
     case("patch_isinstance", text(samples.add_after(wrong(), "setup", PATCH_ISINSTANCE)),
-         wrong(), status=None, attacked=CONV | COST)
-    always_equal = samples.set_code(samples.honest(A, course), "conv1x1", ALWAYS_EQUAL)
-    samples.set_code(always_equal, "conv1x1_cost", ALWAYS_EQUAL_COST)
-    case("always_equal", text(always_equal), wrong(), attacked=CONV | COST)
-    blanker = samples.set_code(samples.honest(A, course), "conv1x1_cost", BLANK_LATER_CELLS)
-    case("blank_later_cells", text(blanker), wrong(conv=False), attacked=COST)
+         wrong(), status=None, attacked=CONV_AND_FOLD_TESTS)
+    always_equal = samples.set_code(samples.honest(A, course), CONV, ALWAYS_EQUAL)
+    samples.set_code(always_equal, FOLD, samples.ALWAYS_EQUAL_FOLD)
+    case("always_equal", text(always_equal), wrong(), attacked=CONV_AND_FOLD_TESTS)
+    blanker = samples.set_code(samples.honest(A, course), FOLD, samples.BLANK_LATER_CELLS)
+    case("blank_later_cells", text(blanker), wrong(conv=False), attacked=samples.FOLD_TESTS)
     hider = edit_tests(samples.add_after(wrong(), "setup", HIDE_EXCEPTIONS),
                        lambda code: "try:\n" + "\n".join("    " + ln for ln in code.splitlines())
                        + "\nexcept BaseException:\n    pass")
-    case("hide_exceptions", text(hider), wrong(), attacked=CONV | COST)
-    reference = samples.set_code(samples.honest(A, course), "conv1x1", USES_REFERENCE_CONV)
-    samples.set_code(reference, "conv1x1_cost", USES_REFERENCE_COST)
-    case("uses_reference", text(reference), wrong(), attacked=CONV | COST)
-    case("forged_checks", text(samples.set_code(samples.honest(A, course), "conv1x1",
-                                                FORGED_CHECKS)), wrong(cost=False), attacked=CONV)
-    case("uses_torch", text(samples.set_code(samples.honest(A, course), "conv1x1", USES_TORCH)),
-         wrong(cost=False), attacked=CONV)
+    case("hide_exceptions", text(hider), wrong(), attacked=CONV_AND_FOLD_TESTS)
+    reference = samples.set_code(samples.honest(A, course), CONV, samples.USES_REFERENCE_CONV)
+    samples.set_code(reference, FOLD, samples.USES_REFERENCE_FOLD)
+    case("uses_reference", text(reference), wrong(), attacked=CONV_AND_FOLD_TESTS)
+    case("forged_checks", text(samples.set_code(samples.honest(A, course), CONV,
+                                                samples.FORGED_CHECKS)),
+         wrong(fold=False), attacked=samples.CONV_TESTS)
+    case("uses_torch", text(samples.set_code(samples.honest(A, course), CONV,
+                                             samples.USES_TORCH)),
+         wrong(fold=False), attacked=samples.CONV_TESTS)
 
     # a submission that goes after the instructor's files
     source_nb = course / "solutions" / A / f"{A}.ipynb"
     protected = [source_nb, course / "exercises" / A / f"{A}.ipynb",
                  folder / "honest" / A / f"{A}.ipynb", ROOT / "onebyone" / "layers.py",
                  ROOT / "onebyone" / "checks" / "one_by_one.py"]
-    snooper = samples.set_code(samples.honest(A, course), "conv1x1_cost", snoop(
+    snooper = samples.set_code(samples.honest(A, course), FOLD, snoop(
         [source_nb, folder / "honest" / A / f"{A}.ipynb", out / "gradebook.db",
          out / "journal.jsonl", ROOT / "solutions" / A / f"{A}.ipynb"],
         [*protected, out / "gradebook.db", out / "journal.jsonl"]))
-    case("snoop", text(snooper), without(samples.honest(A, course), "conv1x1_cost"),
-         attacked=COST)
+    case("snoop", text(snooper), without(samples.honest(A, course), FOLD),
+         attacked=samples.FOLD_TESTS)
 
     samples.write_class(folder, A, {s: c["submission"] for s, c in cases.items()})
     before = digest(protected)
@@ -353,7 +301,7 @@ def test_forbidden_calls_are_named_in_the_feedback(graded):
 
 def test_the_instructors_files_are_untouched_and_unread(graded):
     assert graded["after"] == graded["before"]
-    assert items_of(graded, "snoop")["test_conv1x1_cost_hidden"] == 0  # read nothing
+    assert items_of(graded, "snoop")["test_fold_1x1_hidden"] == 0  # read nothing
     journal = (graded["out"] / "journal.jsonl").read_text(encoding="utf-8")
     assert "pwned" not in journal
     assert b"pwned" not in (graded["out"] / "gradebook.db").read_bytes()

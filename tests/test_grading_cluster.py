@@ -17,20 +17,18 @@ from onebyone.tools import cli, local_dask
 from onebyone.tools.grading import result
 
 A = "one-by-one"
-WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
-    return c_in * c_out, 0'''
 STUDENTS = 8
 
 
 @pytest.fixture(scope="module")
 def submitted(tmp_path_factory):
-    """Eight distinct submissions: honest, and every other one with a wrong conv1x1_cost."""
+    """Eight distinct submissions: honest, and every other one with a wrong fold_1x1."""
     folder = tmp_path_factory.mktemp("cluster-class") / "submitted"
     notebooks = {}
     for i in range(STUDENTS):
         notebook = samples.honest(A)
         if i % 2:
-            samples.set_code(notebook, "conv1x1_cost", WRONG_COST)
+            samples.set_code(notebook, samples.FOLD_ITEM, samples.WRONG_FOLD)
         samples.add_after(notebook, "setup", f"student_number = {i}")
         notebooks[f"s{i:02d}"] = samples.dumps(notebook)
     samples.write_class(folder, A, notebooks)

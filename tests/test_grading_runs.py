@@ -16,17 +16,15 @@ from onebyone.tools import cli, environment
 from onebyone.tools.grading import submissions
 
 A = "one-by-one"
-WRONG_COST = '''def conv1x1_cost(h, w, c_in, c_out, bias):
-    return c_in * c_out, 0'''
 
 
 def small_class(folder, count):
-    """`count` distinct submissions (honest, every other one with a wrong conv1x1_cost)."""
+    """`count` distinct submissions (honest, every other one with a wrong fold_1x1)."""
     notebooks = {}
     for i in range(count):
         notebook = samples.honest(A)
         if i % 2:
-            samples.set_code(notebook, "conv1x1_cost", WRONG_COST)
+            samples.set_code(notebook, samples.FOLD_ITEM, samples.WRONG_FOLD)
         samples.add_after(notebook, "setup", f"student_number = {i}")
         notebooks[f"s{i:02d}"] = notebook
     samples.write_class(folder, A, {s: samples.dumps(nb) for s, nb in notebooks.items()})

@@ -18,7 +18,7 @@ from onebyone.tools import cli
 from onebyone.tools.grading import batch, feedback, report, runner, sandbox, similarity
 from onebyone.tools.grading.result import ItemResult, Result, Status
 
-A = "one-by-one"
+A = samples.ASSIGNMENT
 TIMEOUT = 16  # seconds per submission, shared among its test cells
 
 
@@ -28,42 +28,12 @@ def hang_message():
     share = runner.item_seconds(sandbox.Limits(seconds=TIMEOUT), len(source.tests()))
     return f"timed out after {runner.seconds_text(share)} s"
 
-CONV_TESTS = {"test_conv1x1_public", "test_conv1x1_hidden"}
+CONV_TESTS = samples.CONV_TESTS
 
 EINSUM = samples.solution_code(A, "conv1x1")
-NEAR_COPY = '''def conv1x1(inp, w, b=None):
-    """My 1x1 convolution."""
-    # mix the channels at every pixel
-    result = np.einsum("ij,njhw->nihw",
-                       w, inp)
-    if b is not None:
-        result = result + b[None, :, None, None]  # broadcast over N, H and W
-    return result'''
-TENSORDOT = '''def conv1x1(x, weight, bias=None):
-    out = np.tensordot(weight, x, axes=([1], [1]))  # (C_out, N, H, W)
-    out = out.transpose(1, 0, 2, 3)
-    if bias is not None:
-        out += bias.reshape(1, -1, 1, 1)
-    return out'''
-LOOPS = '''def conv1x1(x, weight, bias=None):
-    n, c, h, w = x.shape
-    out = np.zeros((n, weight.shape[0], h, w))
-    for o in range(weight.shape[0]):
-        for k in range(c):
-            out[:, o] += weight[o, k] * x[:, k]
-        if bias is not None:
-            out[:, o] += bias[o]
-    return out'''
-MATMUL = '''def conv1x1(x, weight, bias=None):
-    n, c, h, w = x.shape
-    flat = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N, C, H, W) -> (N*H*W, C)
-    out = flat @ weight.T
-    if bias is not None:
-        out = out + bias
-    return out.reshape(n, h, w, -1).transpose(0, 3, 1, 2)'''
-HANGS = '''def conv1x1(x, weight, bias=None):
-    while True:  # never returns
-        pass'''
+NEAR_COPY, TENSORDOT, LOOPS, MATMUL, HANGS = (
+    samples.CONV_NEAR_COPY, samples.CONV_TENSORDOT, samples.CONV_LOOPS, samples.CONV_MATMUL,
+    samples.CONV_HANGS)
 ANSWERS = {"ann": EINSUM, "ben": NEAR_COPY, "cat": TENSORDOT, "dan": LOOPS, "eve": MATMUL,
            "hang": HANGS, "blank": ""}
 
@@ -191,11 +161,13 @@ def test_alike_pairs_form_groups():
         [("a", "b"), ("b", "c")], [("d", "e")]]
 
 
-class _NoProjection(nn.Module):
-    """A bottleneck block that forgets the shortcut's projection."""
+class _PostActivationEnd(nn.Module):
+    """A pre-activation bottleneck that keeps the original block's last batch norm and forgets
+    the shortcut's projection."""
 
     def __init__(self, in_channels, mid_channels, out_channels, stride=1):
         super().__init__()
+        self.pre = nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU())
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, mid_channels, 1, bias=False), nn.BatchNorm2d(mid_channels),
             nn.ReLU(), nn.Conv2d(mid_channels, mid_channels, 3, stride, 1, bias=False),
@@ -203,7 +175,7 @@ class _NoProjection(nn.Module):
             nn.Conv2d(mid_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
 
     def forward(self, x):
-        return self.body(x)
+        return self.body(self.pre(x))
 
 
 def _text(fragment):
@@ -215,15 +187,17 @@ def _text(fragment):
 
 def test_feedback_on_a_structural_check_shows_the_diagnosis_first_in_full():
     with pytest.raises(AssertionError) as failure:
-        resnet_bottleneck.bottleneck(_NoProjection, 64, 16, 128, stride=2)
+        # the public test's stride-2 case (the kit holds the reference's outputs for its inputs)
+        resnet_bottleneck.preact_bottleneck(_PostActivationEnd, 6, 4, 6, stride=2, size=(7, 6),
+                                            seed=1)
     # a long measurement after it, as array comparisons give: the page must cut it, visibly
     long_detail = "Off by up to 0.5 at index " + ", ".join(str(i) for i in range(300))
     message = runner.failure_message(failure.value) + "\n" + long_detail
-    diagnosis = "Your shortcut has no projection, but the stride is 2"
+    diagnosis = "In the pre-activation block nothing normalises the block's output"
     assert diagnosis in message and len(message) > feedback.SHOWN_CHARS + 200
-    test_id = "test_Bottleneck_public"
+    test_id = "test_PreActBottleneck_public"
     result = Result("ann", "resnet-bottleneck", "key", Status.GRADED, [],
-                    [ItemResult(test_id, 0.0, 3.0, message, "Public tests for Bottleneck")])
+                    [ItemResult(test_id, 0.0, 1.0, message, "Public tests for PreActBottleneck")])
     source = batch.sources_of(samples.ROOT, ["resnet-bottleneck"])["resnet-bottleneck"]
     page = feedback.page(result, source)
     section = page.split(f'id="{test_id}"')[1].split("</section>")[0]
@@ -237,5 +211,5 @@ def test_feedback_on_a_structural_check_shows_the_diagnosis_first_in_full():
     assert "…" in _text(shown) and long_detail not in _text(shown)
     assert message in _text(hidden)  # the whole message, in the collapsible block
     # each test links to the task it covers and the chapter that teaches it
-    assert "resnet-bottleneck.html#the-bottleneck-block" in section
+    assert "resnet-bottleneck.html#the-pre-activation-bottleneck" in section
     assert "chapters/resnet-bottleneck.html" in page

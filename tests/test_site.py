@@ -15,7 +15,7 @@ import pytest
 from books import ROOT, minimal_book
 from browser import SiteChecker, chromium_or_skip, launch, serve
 
-from onebyone.tools import book, translation
+from onebyone.tools import book, kit, translation
 
 PAGES = book.toc_pages(ROOT)
 NOTEBOOK_PAGES = [(docname, source) for docname, source in PAGES if source.suffix == ".ipynb"]
@@ -40,7 +40,7 @@ def browser():
 def site(browser, built_book):
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     with serve(built_book) as base:
-        yield SiteChecker(browser, base, screenshots=SCREENSHOTS)
+        yield SiteChecker(browser, base, screenshots=SCREENSHOTS, published=kit.site_address(ROOT))
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +48,8 @@ def site_zh(browser, built_book):
     """The Chinese edition, _build/html/zh/, served with the English site around it."""
     with serve(built_book) as base:
         yield SiteChecker(browser, base + f"{translation.EDITION}/",
-                          screenshots=SCREENSHOTS / translation.EDITION)
+                          screenshots=SCREENSHOTS / translation.EDITION,
+                          published=kit.site_address(ROOT) + f"/{translation.EDITION}")
 
 
 def prose(source):

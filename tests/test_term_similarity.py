@@ -65,13 +65,13 @@ def test_a_class_of_one_natural_short_answer_is_not_one_group():
 
 
 def test_names_comments_layout_and_own_attribute_names_do_not_matter():
-    code, released = bench.solution_code("resnet-bottleneck", "Bottleneck", samples.ROOT)
+    code, released = bench.solution_code("resnet-bottleneck", "PreActBottleneck", samples.ROOT)
     disguised = bench.disguise(code, released, random.Random(0))
     assert disguised != code
     assert [t for t, _ in index.tokens(disguised)] == [t for t, _ in index.tokens(code)]
     # an attribute the cell sets on self is the student's name for a part: renaming it is
     # no change; an attribute it only reads (nn.Conv2d, x.mean) is an API, kept
-    renamed = code.replace("self.body", "self.main_path").replace("self.shortcut", "self.skip")
+    renamed = code.replace("self.body", "self.main_path").replace("self.projection", "self.skip")
     assert [t for t, _ in index.tokens(renamed)] == [t for t, _ in index.tokens(code)]
     other_api = code.replace("nn.BatchNorm2d", "nn.GroupNorm")
     assert [t for t, _ in index.tokens(other_api)] != [t for t, _ in index.tokens(code)]
@@ -86,7 +86,7 @@ def test_the_code_handed_out_is_never_evidence():
 
 def test_the_index_finds_what_comparing_all_pairs_finds():
     """Two ways: the inverted index's candidate pairs, and every pair scored the same way."""
-    codes, released = _class("resnet-bottleneck", "Bottleneck", 120, seed=7)
+    codes, released = _class("resnet-bottleneck", "PreActBottleneck", 120, seed=7)
     built = index.Index(released)
     for key, code in sorted(codes.items()):
         built.add(key, code)
@@ -108,7 +108,7 @@ def test_the_index_finds_what_comparing_all_pairs_finds():
 
 
 def test_a_fingerprint_the_class_shares_is_no_evidence():
-    codes, released = _class("resnet-bottleneck", "Bottleneck", 60, seed=3)
+    codes, released = _class("resnet-bottleneck", "PreActBottleneck", 60, seed=3)
     built = index.Index(released)
     for key, code in sorted(codes.items()):
         built.add(key, code)
@@ -155,37 +155,8 @@ def test_the_class_reports_case_flags_the_near_copy_only():
     """The class report's own case (tests/test_report.py): the solution, a near copy of it
     (names, comments, layout changed), three other correct answers and two blank stubs."""
     code, stub = bench.solution_code("one-by-one", "conv1x1", samples.ROOT)
-    near_copy = '''def conv1x1(inp, w, b=None):
-    """My 1x1 convolution."""
-    # mix the channels at every pixel
-    result = np.einsum("ij,njhw->nihw",
-                       w, inp)
-    if b is not None:
-        result = result + b[None, :, None, None]  # broadcast over N, H and W
-    return result'''
-    tensordot = '''def conv1x1(x, weight, bias=None):
-    out = np.tensordot(weight, x, axes=([1], [1]))  # (C_out, N, H, W)
-    out = out.transpose(1, 0, 2, 3)
-    if bias is not None:
-        out += bias.reshape(1, -1, 1, 1)
-    return out'''
-    loops = '''def conv1x1(x, weight, bias=None):
-    n, c, h, w = x.shape
-    out = np.zeros((n, weight.shape[0], h, w))
-    for o in range(weight.shape[0]):
-        for k in range(c):
-            out[:, o] += weight[o, k] * x[:, k]
-        if bias is not None:
-            out[:, o] += bias[o]
-    return out'''
-    matmul = '''def conv1x1(x, weight, bias=None):
-    n, c, h, w = x.shape
-    flat = x.transpose(0, 2, 3, 1).reshape(-1, c)  # (N, C, H, W) -> (N*H*W, C)
-    out = flat @ weight.T
-    if bias is not None:
-        out = out + bias
-    return out.reshape(n, h, w, -1).transpose(0, 3, 1, 2)'''
-    answers = {"ann": code, "ben": near_copy, "cat": tensordot, "dan": loops, "eve": matmul,
+    answers = {"ann": code, "ben": samples.CONV_NEAR_COPY, "cat": samples.CONV_TENSORDOT,
+               "dan": samples.CONV_LOOPS, "eve": samples.CONV_MATMUL,
                "left_blank_1": stub, "left_blank_2": stub}
     pairs = index.similar_pairs(answers, stub)
     assert [(p.first, p.second, p.score) for p in pairs] == [("ann", "ben", 1.0)]

@@ -3,8 +3,9 @@
 Read from the instructor's source notebook: a test cell covers the item (the solution cell) that
 comes before it; the item is introduced by the task heading above it (`## 1. A 1×1 convolution in
 NumPy`), which is an anchor of the exercise's page on the site; the chapter that teaches it is the
-one the exercise's intro links to (`[title](../../chapters/<x>.md)`). Links point at the course
-website (`html.baseurl`, see kit.py); without a site address they are left out.
+one the exercise's intro links to (`[title](<site>/chapters/<x>.html)`, or the older relative
+`../../chapters/<x>.md`). Links point at the course website (`html.baseurl`, see kit.py); without
+a site address they are left out.
 """
 
 import dataclasses
@@ -15,7 +16,9 @@ from nbgrader import utils
 
 from onebyone.tools import kit
 
-CHAPTER_LINK = re.compile(r"\[([^\]]+)\]\(\.\./\.\./chapters/([\w-]+)\.md\)")
+# the intro's link to its chapter: the site's address (exercises v3) or the source's relative path
+CHAPTER_LINK = re.compile(
+    r"\[([^\]]+)\]\((?:\.\./\.\./|https?://[^)\s]*/)chapters/([\w-]+)\.(?:md|html)\)")
 HEADING = re.compile(r"^#{2,3}\s+(.+?)\s*$", re.MULTILINE)
 
 
