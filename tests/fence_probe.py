@@ -20,6 +20,14 @@ for folder, dirs, files in os.walk("/"):
         continue
     seen["folders"].append(folder)
     seen["files"] += [os.path.join(folder, name) for name in files]
+import sys, onebyone
+seen["writable"] = []  # the package and the Python installation are bound read-only
+for folder in (os.path.dirname(onebyone.__file__), sys.prefix):
+    try:
+        open(os.path.join(folder, ".fence-probe"), "w").close()
+        seen["writable"].append(folder)
+    except OSError:
+        pass
 try:
     socket.create_connection(("127.0.0.1", PORT), timeout=2).close()
     seen["network"] = "connected"

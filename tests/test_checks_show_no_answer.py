@@ -10,6 +10,7 @@ shows it (an input). The mistakes a mutant `says` are named in the first failing
 import contextlib
 import io
 import re
+import sys
 
 import nbformat
 import numpy as np
@@ -54,8 +55,13 @@ def answers(assignment):
 
 @pytest.fixture(scope="module")
 def shell():
+    # IPython puts its user namespace in sys.modules["__main__"]; the grading tests that follow
+    # in this process start multiprocessing's fork server, which reads the real __main__.
+    main = sys.modules["__main__"]
     InteractiveShell.clear_instance()
-    return InteractiveShell.instance(colors="nocolor")
+    yield InteractiveShell.instance(colors="nocolor")
+    InteractiveShell.clear_instance()
+    sys.modules["__main__"] = main
 
 
 def run_cell(shell, code):

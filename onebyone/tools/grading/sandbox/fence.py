@@ -193,7 +193,15 @@ def own_namespaces(tmp_mb):
     pid 1 of the new one), an empty private /tmp of `tmp_mb` and an empty /dev/shm."""
     _check(_libc().unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
     _mount("none", "/", None, MS_REC | MS_PRIVATE)  # our mounts stay ours
+    # A course (and its .venv) may live under /tmp: the allowed folders there are held open,
+    # then bound back, read-only as bubblewrap bound them, on the empty private /tmp.
+    kept = [f for f in [*python_folders(), str(PACKAGE_DIR)] if f.startswith("/tmp/")]
+    held = [os.open(f, os.O_PATH | os.O_DIRECTORY) for f in kept]
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=700")
+    for folder, handle in zip(kept, held):
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{handle}", folder, None, MS_BIND | MS_REC)
+        os.close(handle)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=700")
     # No /proc: the server's one lists the server, and the kernel refuses a new proc mount in a
