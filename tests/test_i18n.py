@@ -14,9 +14,10 @@ import re
 import pytest
 from books import ROOT
 
-from onebyone.tools import book, translation
+from onebyone.tools import book, kit, translation
 
 PAGES = book.toc_pages(ROOT)
+NOTEBOOK_PAGES = [docname for docname, source in PAGES if source.suffix == ".ipynb"]
 CATALOGUES = translation.catalogues(ROOT)
 HTML = ROOT / "_build" / "html"
 ZH = HTML / translation.EDITION
@@ -112,6 +113,34 @@ def test_translations_keep_every_number(docname):
     assert not wrong, f"{docname}:\n" + "\n".join(wrong)
 
 
+ROLE = re.compile(r"\{[\w:]+\}`[^`]*`")  # {glue:text}`key:.1f`, {ref}`title <label>`
+KEPT_AS_WRITTEN = {
+    "glued value": lambda text: GLUE_ROLE.findall(text),
+    "reference": lambda text: re.findall(r"\{(?:ref|doc|numref|eq|term)\}`(?:[^`<]*<)?([^`>]+)>?`",
+                                         text),
+    "code": lambda text: re.findall(r"`([^`]+)`", ROLE.sub("", text)),
+    "formula": lambda text: re.findall(r"\$[^$]+\$", text),
+    "link": lambda text: re.findall(r"\]\(([^)\s]+)\)", text),
+}
+
+
+@pytest.mark.parametrize("docname", sorted(CATALOGUES))
+def test_translations_keep_values_references_code_and_formulas(docname):
+    """What a translation must not touch: each glued value (the numbers test leaves those out),
+    each reference's target, inline code, formula and link address of its English paragraph."""
+    from babel.messages.pofile import read_po
+
+    with open(CATALOGUES[docname], "rb") as handle:
+        entries = [m for m in read_po(handle) if m.id and m.string and not m.fuzzy]
+    wrong = []
+    for m in entries:
+        for kind, parts in KEPT_AS_WRITTEN.items():
+            english, chinese = collections.Counter(parts(m.id)), collections.Counter(parts(m.string))
+            if english != chinese:
+                wrong.append(f"{m.id[:60]!r}: {kind} English only {dict(english - chinese)}, "
+                             f"Chinese only {dict(chinese - english)}")
+    assert not wrong, f"{docname}:\n" + "\n".join(wrong)
+
 @pytest.mark.parametrize("docname", sorted(CATALOGUES))
 def test_translations_read_as_the_same_kind_of_text(docname):
     """A translation starting "2. " is a numbered list to MyST, and Sphinx then silently keeps
@@ -175,6 +204,28 @@ def test_each_page_links_to_its_counterpart(built_book, docname, source):
                            page.read_text(encoding="utf-8"))
         assert switch, f"{page.relative_to(HTML)} has no language switch"
         assert (page.parent / switch.group(1)).resolve() == other.resolve()
+
+
+def published_page_links(page, site):
+    """The page's links to pages of the book at the site's published address (html.baseurl)."""
+    links = re.findall(rf'href="({re.escape(site)}/[^"#]*\.html)[^"]*"', article(page))
+    return sorted(set(links))
+
+
+@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+def test_exercise_pages_link_to_the_chapters_of_their_own_edition(built_book, docname):
+    """A released notebook links to its chapter at the published address; on the Chinese
+    exercise page that link goes to the Chinese chapter, on the English page to the English."""
+    site = kit.site_address(ROOT)
+    for page, edition in ((built_book / f"{docname}.html", site),
+                          (ZH / f"{docname}.html", f"{site}/{translation.EDITION}")):
+        links = published_page_links(page, site)
+        assert links, f"{page.relative_to(HTML)} links to no chapter at {site}"
+        wrong = [link for link in links
+                 if not re.fullmatch(rf"{re.escape(edition)}/chapters/[\w-]+\.html", link)]
+        assert not wrong, f"{page.relative_to(HTML)} links outside its edition {edition}: {wrong}"
+        missing = [link for link in links if not (HTML / link[len(site) + 1:]).is_file()]
+        assert not missing, f"{page.relative_to(HTML)} links to pages not built: {missing}"
 
 
 def test_chinese_alt_text_on_chinese_pages(built_book):
