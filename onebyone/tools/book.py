@@ -200,6 +200,7 @@ def build(root=ROOT, quiet=False, package=PACKAGE):
         # The Chinese edition, from the same execution cache: no page runs again.
         english, done = done, translation.build_chinese(root, quiet=quiet)
         if quiet:
+            done.chinese_output = done.check_output  # the Chinese build's own log
             done.check_output = english.check_output + done.check_output
     if done.returncode == 0 and (root / "pyproject.toml").is_file():
         kit.build_wheel(root, out / "html" / kit.KIT_FOLDER)  # the course's book: its student kit

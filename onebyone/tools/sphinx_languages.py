@@ -14,6 +14,8 @@ builds it). This extension
   translated snippets of that page: the Chinese page shows the numbers computed for the English
   one, never numbers typed into a catalogue;
 - translates the words a page glues into its prose (`glued_phrases`);
+- points a Chinese page's links to the published site (a released notebook's link to its
+  chapter) at the Chinese page (`localise_site_links`);
 - gives the Chinese build its own folder for the files MyST-NB writes while reading notebooks
   (`onebyone_edition_outputs`): by default that folder is next to the output folder, which for
   `_build/html/zh` would be inside the English site.
@@ -114,6 +116,11 @@ def is_chinese(config):
 
 def configure(app, config):
     config.templates_path.append(str(TEMPLATES))
+    if is_chinese(config) and config.html_baseurl:
+        # A Chinese page's own address (its <link rel="canonical">) is under zh/; the English
+        # site's address is kept for the links that point into the site.
+        config.onebyone_site = config.html_baseurl.rstrip("/")
+        config.html_baseurl = f"{config.onebyone_site}/{EDITION}/"
     buttons = config.html_theme_options.get("article_header_end", ["article-header-buttons.html"])
     buttons = [buttons] if isinstance(buttons, str) else list(buttons)
     if SWITCH not in buttons:
@@ -158,6 +165,36 @@ def translate_alt_texts(app, doctree, docname):
             image["alt"] = translator.gettext(image["alt"])
 
 
+def localise_site_links(app, doctree, docname):
+    """The Chinese build: a link to a page of the published site goes to its Chinese page.
+
+    A released notebook links to its chapter at the site's address (`html.baseurl`: a
+    downloaded notebook has no relative path to it), and the exercise page shows that
+    notebook's text, so its translation carries the English address. On a Chinese page the
+    reader wants the Chinese chapter: `<baseurl>/chapters/x.html` becomes
+    `<baseurl>/zh/chapters/x.html`. Links to anything that is not a page of the book (the kit's
+    wheel) stay as they are."""
+    site = app.config.onebyone_site
+    if not site or not is_chinese(app.config):
+        return
+    for reference in doctree.findall(nodes.reference):
+        address = reference.get("refuri", "")
+        page = edition_page(address, site, app.env.found_docs)
+        if page is not None:
+            reference["refuri"] = f"{site}/{EDITION}/{page}"
+
+
+def edition_page(address, site, docnames):
+    """`chapters/x.html#part` if `address` is a page of the book at `site`, else None."""
+    if not address.startswith(site + "/"):
+        return None
+    page = address[len(site) + 1:]
+    path = page.split("#", 1)[0]
+    if path.endswith(".html") and path.removesuffix(".html") in docnames:
+        return page
+    return None
+
+
 def has_chinese_edition(app):
     """The book has Chinese catalogues, so `onebyone book` builds its Chinese edition."""
     return any((pathlib.Path(app.srcdir) / folder / "zh_CN" / "LC_MESSAGES").is_dir()
@@ -178,10 +215,12 @@ def counterpart(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.add_config_value("onebyone_edition_outputs", "", "env")
+    app.add_config_value("onebyone_site", "", "env")  # the English site's address (Chinese build)
     app.add_source_parser(translatable_parser(), override=True)
     app.connect("config-inited", configure)
     app.connect("builder-inited", edition_outputs, priority=600)  # after MyST-NB sets its own
     app.connect("doctree-read", extract_alt_texts)
     app.connect("doctree-resolved", translate_alt_texts)
+    app.connect("doctree-resolved", localise_site_links)
     app.connect("html-page-context", counterpart)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
