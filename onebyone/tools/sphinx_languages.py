@@ -71,14 +71,20 @@ def translatable_parser():
 
 
 GLUED_PHRASE = re.compile(r"""^(['"])(?=.*[A-Za-z]{2})([^0-9]*)\1$""", re.S)
+# A catalogue entry that is a glued phrase carries this comment. A phrase that depends on a
+# measurement ("more than") changes from build to build, so the extraction keeps every phrase a
+# catalogue ever had (not only this build's): the translation is there whichever one comes.
+GLUED_COMMENT = "glued: words the page computes; every variant stays in the catalogue"
+GLUED_LIST = "glued-phrases.json"  # in the gettext output: {domain: [phrases]}, for translation.py
 
 
 def glued_phrases(app, docname, glue_data):
     """Words a page glues into its prose ("higher", a verdict), translated like its paragraphs.
 
-    The gettext build adds each glued string without digits to the page's catalogue; the
-    Chinese build pastes its translation instead. A glued string with digits in it (a timing,
-    "6.4 times faster") changes from build to build: it is left as it is, in English.
+    The gettext build adds each glued string without digits to the page's catalogue, with the
+    glued phrases the catalogue already has; the Chinese build pastes its translation instead. A
+    glued string with digits in it (a timing, "6.4 times faster") changes from build to build:
+    it is left as it is, in English.
     """
     from sphinx.util.i18n import docname_to_domain
 
@@ -86,18 +92,43 @@ def glued_phrases(app, docname, glue_data):
     if app.builder.name == "gettext":
         from sphinx.builders.gettext import MsgOrigin
 
-        for value in glue_data.values():
-            found = GLUED_PHRASE.match(value.get("data", {}).get("text/plain", ""))
-            if found:
-                app.builder.catalogs[domain].add(found.group(2),
-                                                 MsgOrigin(app.env.doc2path(docname), 0))
+        phrases = {found.group(2) for found in map(_glued_phrase, glue_data.values()) if found}
+        phrases |= catalogued_glued_phrases(app, domain)
+        for phrase in sorted(phrases):
+            app.builder.catalogs[domain].add(phrase, MsgOrigin(app.env.doc2path(docname), 0))
+        app.builder.onebyone_glued = getattr(app.builder, "onebyone_glued", {})
+        app.builder.onebyone_glued[domain] = sorted(phrases)
     elif is_chinese(app.config):
         translator = _translator(app, domain)
         for value in glue_data.values():
-            data = value.get("data", {})
-            found = GLUED_PHRASE.match(data.get("text/plain", ""))
+            found = _glued_phrase(value)
             if found:
-                data["text/plain"] = repr(translator.gettext(found.group(2)))
+                value["data"]["text/plain"] = repr(translator.gettext(found.group(2)))
+
+
+def _glued_phrase(value):
+    return GLUED_PHRASE.match(value.get("data", {}).get("text/plain", ""))
+
+
+def catalogued_glued_phrases(app, domain):
+    """The glued phrases the page's catalogues hold (entries with GLUED_COMMENT)."""
+    from babel.messages.pofile import read_po
+
+    phrases = set()
+    for folder in app.config.locale_dirs:
+        for po in (pathlib.Path(app.srcdir) / folder).glob(f"*/LC_MESSAGES/{domain}.po"):
+            with open(po, "rb") as handle:
+                phrases |= {m.id for m in read_po(handle) if GLUED_COMMENT in m.user_comments}
+    return phrases
+
+
+def write_glued_list(app, exception):
+    """The gettext build: which entries are glued phrases (translation.py marks them)."""
+    if app.builder.name == "gettext" and exception is None:
+        import json
+
+        glued = getattr(app.builder, "onebyone_glued", {})
+        (pathlib.Path(app.outdir) / GLUED_LIST).write_text(json.dumps(glued, indent=1))
 
 
 def _translator(app, domain):
@@ -223,4 +254,5 @@ def setup(app):
     app.connect("doctree-resolved", translate_alt_texts)
     app.connect("doctree-resolved", localise_site_links)
     app.connect("html-page-context", counterpart)
+    app.connect("build-finished", write_glued_list)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

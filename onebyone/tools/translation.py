@@ -102,8 +102,35 @@ def update_catalogues(root=ROOT, quiet=False):
     command = [str(environment.env_bin() / "sphinx-intl"), "update",
                "-p", str(root / "_build" / "gettext"), "-d", str(root / LOCALE), "-l", LANGUAGE,
                "-w", "0"]  # -w 0: no line wrapping, so a catalogue's diff is one line per edit
-    return subprocess.run(command, capture_output=quiet, text=True,
+    done = subprocess.run(command, capture_output=quiet, text=True,
                           env=environment.with_env_bin())
+    if done.returncode == 0:
+        mark_glued_phrases(root)
+    return done
+
+
+def mark_glued_phrases(root=ROOT):
+    """Comment the glued phrases' entries, so the next extraction keeps them all (a phrase that
+    depends on a measurement comes and goes between builds: sphinx_languages.glued_phrases)."""
+    import json
+
+    from sphinx_intl.catalog import dump_po, load_po
+
+    from onebyone.tools.sphinx_languages import GLUED_COMMENT, GLUED_LIST
+
+    listing = pathlib.Path(root) / "_build" / "gettext" / GLUED_LIST
+    glued = json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else {}
+    for domain, phrases in glued.items():
+        po = catalogue_folder(root) / f"{domain}.po"
+        if not po.is_file():
+            continue
+        catalog = load_po(str(po))
+        marked = [m for m in catalog if m.id in set(phrases)
+                  and GLUED_COMMENT not in m.user_comments]
+        for message in marked:
+            message.user_comments.append(GLUED_COMMENT)
+        if marked:
+            dump_po(str(po), catalog, width=0)
 
 
 @dataclasses.dataclass
