@@ -70,7 +70,8 @@ def translatable_parser():
     return TranslatableNbParser
 
 
-GLUED_PHRASE = re.compile(r"""^(['"])(?=.*[A-Za-z]{2})([^0-9]*)\1$""", re.S)
+# A glued string of words: no digits, except in a kernel size such as 1×1 (fixed, never measured)
+GLUED_PHRASE = re.compile(r"""^(['"])(?=.*[A-Za-z]{2})((?:[^0-9]|\d+×\d+(?![×\d]))*)\1$""", re.S)
 # A catalogue entry that is a glued phrase carries this comment. A phrase that depends on a
 # measurement ("more than") changes from build to build, so the extraction keeps every phrase a
 # catalogue ever had (not only this build's): the translation is there whichever one comes.
@@ -83,8 +84,8 @@ def glued_phrases(app, docname, glue_data):
 
     The gettext build adds each glued string without digits to the page's catalogue, with the
     glued phrases the catalogue already has; the Chinese build pastes its translation instead. A
-    glued string with digits in it (a timing, "6.4 times faster") changes from build to build:
-    it is left as it is, in English.
+    glued string with other digits than a kernel size (a timing, "6.4 times faster") changes
+    from build to build: it is left as it is, in English.
     """
     from sphinx.util.i18n import docname_to_domain
 
