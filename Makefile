@@ -10,7 +10,7 @@ PORT   ?= 8000
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env book serve exercises lab test bench grade lint clean
+.PHONY: help env book translations serve exercises lab test bench grade lint clean
 
 help:  ## list the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)  ## create .venv with the pinned dependencies
 
-book: $(STAMP)  ## build the website into _build/html (strict: any warning or cell error fails)
+book: $(STAMP)  ## build the website into _build/html, and its Chinese edition into _build/html/zh (strict)
 	$(BIN)/onebyone book
+
+translations: $(STAMP)  ## update the Chinese catalogues (locale/zh_CN) after an English edit; lists what is left
+	$(BIN)/onebyone translations
 
 serve: $(STAMP)  ## serve the built site on http://$(HOST):$(PORT)
 	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first."; exit 1; }

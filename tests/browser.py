@@ -143,6 +143,8 @@ class SiteChecker:
                     self._fetched[url] = (answer.status, answer.read().decode("utf-8", "replace"))
             except urllib.error.HTTPError as error:
                 self._fetched[url] = (error.code, "")
+            except urllib.error.URLError:  # nothing serves it (a local address not under test)
+                self._fetched[url] = (None, "")
         return self._fetched[url]
 
     @contextlib.contextmanager
@@ -177,23 +179,32 @@ class SiteChecker:
         finally:
             context.close()
 
-    def check_page(self, docname, expect_math=False):
+    def check_page(self, docname, expect_math=False, alt_script=None, notebook=None,
+                   dark_figures=True):
         """Every problem a reader would meet on page `docname` (empty list: the page is fine).
 
         `expect_math`: the page's source has equations, so typeset ones must be on the page.
+        `alt_script`: a regular expression every image's alt text must match (the Chinese
+        edition's pages pass one for Chinese characters).
+        `notebook`: the exercise notebook the page shows; its download is checked too (on the
+        same page load).
+        `dark_figures`: also look at the figures in the theme's dark mode (a second page load;
+        the Chinese edition shows the same image files with the same CSS: test_i18n.py).
         """
         url = self.url(docname)
         with self.open(url) as (page, problems):
             problems += self._math(page, expect_math)
-            problems += self._images(page)
+            problems += self._images(page, alt_script)
             problems += self._links(page)
             problems += self._axe(page)
+            if notebook is not None:
+                problems += self._download(page, notebook)
             figures = page.locator(".bd-content img").count()
             if self.screenshots:
                 self.screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=self.screenshots / f"{docname.replace('/', '--')}.png",
                                 full_page=True)
-        if figures:
+        if figures and dark_figures:
             problems += self._dark_figures(url, docname)
         return problems
 
@@ -209,12 +220,14 @@ class SiteChecker:
                      for m in RAW_MATH.finditer(state["text"])]
         return problems
 
-    def _images(self, page):
+    def _images(self, page, alt_script=None):
         problems = []
         for image in page.evaluate(IMAGES):
             if image["width"] == 0:
                 problems.append(f"image does not load: {image['src']}")
             why = alt_problem(image["alt"], image["src"])
+            if not why and alt_script and not re.search(alt_script, image["alt"] or ""):
+                why = f"alt text {image['alt'][:60]!r} is not in the page's language"
             if why:
                 problems.append(f"image {image['src']}: {why}")
         return problems
@@ -230,7 +243,8 @@ class SiteChecker:
                 continue  # mailto:, javascript:, and links out (a reader follows those by choice)
             status, text = self.fetch(href)
             if status != 200:
-                problems.append(f"broken link: {href} (HTTP {status})")
+                answer = f"HTTP {status}" if status else "nothing answers there"
+                problems.append(f"broken link: {href} ({answer})")
                 continue
             fragment = urllib.parse.unquote(parts.fragment)
             if fragment and fragment not in anchors_in(text):
@@ -288,12 +302,12 @@ class SiteChecker:
                 ".map(a => a.href)")
         return sorted({urllib.parse.urldefrag(h).url for h in hits}), problems
 
-    def download_link(self, docname, source):
+    def _download(self, page, source):
         """Problems with the page's .ipynb download: missing, broken, or not the notebook."""
-        with self.open(self.url(docname)) as (page, problems):
-            links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
-                                  ".filter(h => new URL(h).pathname.endsWith('.ipynb'))")
-            cells = page.locator("div.cell").count()
+        problems = []
+        links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+                              ".filter(h => new URL(h).pathname.endsWith('.ipynb'))")
+        cells = page.locator("div.cell").count()
         notebook = json.loads(pathlib.Path(source).read_text(encoding="utf-8"))
         shown = [c for c in notebook["cells"] if c["cell_type"] == "code" and not
                  {"remove-cell", "remove-input"} & set(c.get("metadata", {}).get("tags", []))]

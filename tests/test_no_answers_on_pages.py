@@ -65,7 +65,8 @@ class _CodeText(html.parser.HTMLParser):
 
 
 AFTER_THE_EXERCISE = re.compile(
-    r"<details\b[^>]*>\s*<summary\b[^>]*>(?:(?!</summary>).)*After the exercise.*?</details>",
+    r"<details\b[^>]*>\s*<summary\b[^>]*>(?:(?!</summary>).)*"
+    r"(?:After the exercise|做完练习之后).*?</details>",  # the English and the Chinese edition
     re.S)
 
 

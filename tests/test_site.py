@@ -15,12 +15,12 @@ import pytest
 from books import ROOT, minimal_book
 from browser import SiteChecker, chromium_or_skip, launch, serve
 
-from onebyone.tools import book, kit
+from onebyone.tools import book, kit, translation
 
 PAGES = book.toc_pages(ROOT)
-NOTEBOOK_PAGES = [(docname, source) for docname, source in PAGES if source.suffix == ".ipynb"]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 # TeX in a page's prose: $...$, $$, {math}, \begin{...}
+CHINESE = r"[\u4e00-\u9fff]"
 SOURCE_MATH = re.compile(r"\$[^$\n]+\$|\$\$|\{math\}|\\begin\{")
 
 
@@ -40,6 +40,15 @@ def site(browser, built_book):
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     with serve(built_book) as base:
         yield SiteChecker(browser, base, screenshots=SCREENSHOTS, published=kit.site_address(ROOT))
+
+
+@pytest.fixture(scope="session")
+def site_zh(browser, built_book):
+    """The Chinese edition, _build/html/zh/, served with the English site around it."""
+    with serve(built_book) as base:
+        yield SiteChecker(browser, base + f"{translation.EDITION}/",
+                          screenshots=SCREENSHOTS / translation.EDITION,
+                          published=kit.site_address(ROOT) + f"/{translation.EDITION}")
 
 
 def prose(source):
@@ -63,8 +72,10 @@ def visible_text(html_path, skip_code=False):
 
 @pytest.mark.parametrize("docname, source", PAGES, ids=[d for d, _ in PAGES])
 def test_page_works_offline_in_a_browser(site, docname, source):
-    """Loads clean, math typeset, images with alt text, links resolve, no serious axe finding."""
-    problems = site.check_page(docname, expect_math=bool(SOURCE_MATH.search(prose(source))))
+    """Loads clean, math typeset, images with alt text, links resolve, no serious axe finding;
+    an exercise page shows its notebook's code cells and offers the notebook for download."""
+    problems = site.check_page(docname, expect_math=bool(SOURCE_MATH.search(prose(source))),
+                               notebook=source if source.suffix == ".ipynb" else None)
     assert not problems, f"{docname}:\n" + "\n".join(problems)
     assert (SCREENSHOTS / f"{docname.replace('/', '--')}.png").is_file()
 
@@ -100,10 +111,37 @@ def test_search_finds_what_the_pages_say(site, built_book):
         assert not missing, f"searching {word!r} did not find {missing} (found {sorted(found)})"
 
 
-@pytest.mark.parametrize("docname, source", NOTEBOOK_PAGES, ids=[d for d, _ in NOTEBOOK_PAGES])
-def test_exercise_page_shows_the_notebook_and_offers_its_download(site, docname, source):
-    problems = site.download_link(docname, source)
-    assert not problems, f"{docname}:\n" + "\n".join(problems)
+@pytest.mark.parametrize("docname, source", PAGES, ids=[d for d, _ in PAGES])
+def test_chinese_page_works_offline_in_a_browser(site_zh, docname, source):
+    """The same checks on the Chinese edition, and every image's alt text in Chinese. Its
+    figures are the English edition's files (test_i18n.py), so dark mode is checked there."""
+    problems = site_zh.check_page(docname, expect_math=bool(SOURCE_MATH.search(prose(source))),
+                                  alt_script=CHINESE, dark_figures=False,
+                                  notebook=source if source.suffix == ".ipynb" else None)
+    assert not problems, f"zh/{docname}:\n" + "\n".join(problems)
+
+
+def chinese_search_words(html_folder):
+    """Glossary terms of the notes that the Chinese pages use: {word: docnames that say it}."""
+    words = {}
+    for word in ("全局平均池化", "瓶颈层", "逐点卷积"):
+        pages = [d for d, _ in PAGES if word in visible_text(
+            html_folder / translation.EDITION / f"{d}.html", skip_code=True)]
+        if pages:
+            words[word] = pages
+    return words
+
+
+def test_chinese_search_finds_chinese_words(site_zh, built_book):
+    """Sphinx's Chinese search (jieba splits the words, the notes' terms kept whole)."""
+    words = chinese_search_words(built_book)
+    assert words, "the Chinese pages use none of the notes' terms"
+    for word, expected in words.items():
+        hits, problems = site_zh.search(word)
+        assert not problems, problems
+        found = {hit.removeprefix(site_zh.base).removesuffix(".html") for hit in hits}
+        missing = [d for d in expected if d not in found]
+        assert not missing, f"searching {word!r} did not find {missing} (found {sorted(found)})"
 
 
 def test_without_chromium_the_browser_tests_skip_or_fail_under_ci(monkeypatch, tmp_path):

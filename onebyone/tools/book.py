@@ -1,4 +1,4 @@
-"""The strict book build: `onebyone book [FOLDER]` (or `make book`).
+"""The strict book build: `onebyone book [FOLDER]` (or `make book`), both editions.
 
 Jupyter Book 1 alone is too lenient in two ways this module fixes:
 - after a failed build, Sphinx's saved environment makes the next build skip the failing pages
@@ -10,6 +10,9 @@ Jupyter Book 1 alone is too lenient in two ways this module fixes:
 
 And it is slow in one: it runs the pages one after the other. The pages to run are run side by
 side first (parallel_pages.py), so Sphinx finds them all cached.
+
+When the book has catalogues (locale/zh_CN), the Chinese edition follows the English one into
+_build/html/zh, from the same cache (translation.py).
 """
 
 import hashlib
@@ -21,7 +24,7 @@ import shutil
 import subprocess
 import sys
 
-from onebyone.tools import environment, kit, parallel_pages
+from onebyone.tools import environment, kit, parallel_pages, translation
 from onebyone.tools import names as code_names
 
 ROOT = environment.course_root()
@@ -191,8 +194,14 @@ def build(root=ROOT, quiet=False, package=PACKAGE):
         # Forget the saved Sphinx environment, or the next build would pass without re-reading
         # the pages that failed.
         shutil.rmtree(out / ".doctrees", ignore_errors=True)
-    elif (root / "pyproject.toml").is_file():  # the course's book: publish its student kit
-        kit.build_wheel(root, out / "html" / kit.KIT_FOLDER)
     if quiet:
         done.check_output = (done.stdout or "") + (done.stderr or "")
+    if done.returncode == 0 and translation.catalogue_folder(root).is_dir():
+        # The Chinese edition, from the same execution cache: no page runs again.
+        english, done = done, translation.build_chinese(root, quiet=quiet)
+        if quiet:
+            done.chinese_output = done.check_output  # the Chinese build's own log
+            done.check_output = english.check_output + done.check_output
+    if done.returncode == 0 and (root / "pyproject.toml").is_file():
+        kit.build_wheel(root, out / "html" / kit.KIT_FOLDER)  # the course's book: its student kit
     return done

@@ -1,4 +1,4 @@
-"""The course's one command line: `onebyone book | exercises | bench | grade`.
+"""The course's one command line: `onebyone book | translations | exercises | bench | grade`.
 
 Each subcommand is a thin door to a tool; the Makefile calls these. Errors a user can fix are
 one line on stderr and exit code 2; a failed build, release or grading run exits 1.
@@ -21,6 +21,26 @@ def _book(args):
         print("\nThe book build failed: see the warnings and errors above.", file=sys.stderr)
         return 1
     print(f"Built. Open {args.folder / '_build' / 'html' / 'index.html'}, or run: make serve")
+    return 0
+
+
+def _translations(args):
+    from onebyone.tools import translation
+
+    for step in (translation.extract, translation.update_catalogues):
+        if step(args.folder).returncode != 0:
+            print("\nonebyone translations: the extraction failed: see the errors above.",
+                  file=sys.stderr)
+            return 1
+    print()
+    incomplete = 0
+    for docname, path in translation.catalogues(args.folder).items():
+        state = translation.catalogue_state(path)
+        incomplete += not state.complete
+        print(f"{docname:55} {state.total:4} entries, {len(state.untranslated):4} untranslated, "
+              f"{len(state.fuzzy):4} fuzzy")
+    print(f"\n{incomplete} catalogue(s) to finish in {translation.catalogue_folder(args.folder)}"
+          if incomplete else "\nEvery catalogue is complete.")
     return 0
 
 
@@ -89,6 +109,16 @@ def _parser():
     book.add_argument("folder", nargs="?", type=pathlib.Path, default=course, metavar="FOLDER",
                       help="the book's folder (default: %(default)s)")
     book.set_defaults(run=_book)
+
+    translations = commands.add_parser(
+        "translations", help="update the Chinese catalogues (locale/zh_CN) from the English pages",
+        description="Extract every page's messages (Sphinx's gettext builder, into "
+                    "_build/gettext), merge them into locale/zh_CN/LC_MESSAGES/*.po with "
+                    "sphinx-intl (a changed English paragraph becomes fuzzy), and list what is "
+                    "left to translate.")
+    translations.add_argument("folder", nargs="?", type=pathlib.Path, default=course,
+                              metavar="FOLDER", help="the book's folder (default: %(default)s)")
+    translations.set_defaults(run=_translations)
 
     exercises = commands.add_parser("exercises", help="regenerate exercises/ from solutions/")
     exercises.add_argument("ids", nargs="*", metavar="ID", help="only these assignments")
