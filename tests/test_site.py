@@ -143,7 +143,10 @@ def test_chinese_search_finds_chinese_words(site_zh, built_book):
 
 @pytest.mark.parametrize("docname, source", NOTEBOOK_PAGES, ids=[d for d, _ in NOTEBOOK_PAGES])
 def test_chinese_exercise_page_offers_its_download(site_zh, docname, source):
-    problems = site_zh.download_link(docname, source)
+    """The Chinese page offers the Chinese notebook (exercises/<id>/zh_CN/<id>.ipynb)."""
+    from onebyone.tools.chinese_notebooks import chinese_path
+
+    problems = site_zh.download_link(docname, chinese_path(source))
     assert not problems, f"zh/{docname}:\n" + "\n".join(problems)
 
 
