@@ -65,9 +65,18 @@ def test_the_chinese_notebook_is_current_and_fully_translated(assignment):
 
 
 def _setup_addition(english_source, chinese_source):
-    """The statements the Chinese setup cell adds to the English one (which it must start with)."""
-    assert chinese_source.startswith(english_source.rstrip("\n")), "the setup's code changed"
-    added = ast.parse(chinese_source[len(english_source.rstrip("\n")):])
+    """The statements of the lines the Chinese setup cell adds to the English one, which must
+    be there, unchanged, around them."""
+    import difflib
+    import textwrap
+
+    en, zh = english_source.splitlines(), chinese_source.splitlines()
+    changes = [op for op in difflib.SequenceMatcher(a=en, b=zh, autojunk=False).get_opcodes()
+               if op[0] != "equal"]
+    assert [op[0] for op in changes] == ["insert"], f"the setup's code changed: {changes}"
+    _, _, _, start, stop = changes[0]
+    added = ast.parse(textwrap.dedent("\n".join(zh[start:stop])))
+    assert ast.dump(ast.parse(chinese_source))  # the whole cell is still Python
     return [ast.dump(node) for node in added.body]
 
 
@@ -83,7 +92,35 @@ def _code_of_markdown(text):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_chinese_notebook_differs_from_the_release_only_in_text(assignment):
-    en, zh = english(assignment), chinese(assignment)
+    only_text_differs(english(assignment), chinese(assignment))
+
+
+@pytest.mark.parametrize("change", ["a test's code", "a cell's id", "a checksum", "a code span",
+                                    "the setup's code", "a cell left out"])
+def test_a_chinese_notebook_that_differs_in_more_than_text_is_caught(change):
+    assignment = ASSIGNMENTS[0]
+    zh = chinese(assignment)
+    test = next(c for c in zh.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    markdown = next(c for c in zh.cells if c.cell_type == "markdown" and "`" in c.source)
+    setup = next(c for c in zh.cells if grade_id(c) == "setup")
+    if change == "a test's code":
+        test.source = test.source.replace("check.", "check .", 1)
+    elif change == "a cell's id":
+        test["id"] = "another-id"
+    elif change == "a checksum":
+        test.metadata["nbgrader"]["checksum"] = "0" * 32
+    elif change == "a code span":
+        markdown.source = re.sub(r"`([^`]+)`", r"`\1 `", markdown.source, count=1)
+    elif change == "the setup's code":
+        setup.source = setup.source.replace("import numpy as np", "import numpy as numpy")
+    else:
+        zh.cells.remove(test)
+    with pytest.raises(AssertionError):
+        only_text_differs(english(assignment), zh)
+
+
+def only_text_differs(en, zh):
+    """Fail unless the Chinese notebook `zh` is the English `en` but for its text."""
     assert zh.metadata == en.metadata and (zh.nbformat, zh.nbformat_minor) == (
         en.nbformat, en.nbformat_minor)
     assert [(c.cell_type, c.get("id"), c.metadata) for c in zh.cells] == \

@@ -10,7 +10,8 @@ English notebook with
   blocks are exactly the entries Sphinx extracted; an untranslated or fuzzy entry stays English,
   as it does on the Chinese page);
 - links to the course's chapters pointing at the Chinese edition;
-- the setup cell ending with the line that makes the checks speak Chinese.
+- two lines in the setup cell that make the checks speak Chinese, at the end of its `try:`
+  block, so that a kit too old to speak Chinese gets the setup's own "install the kit" message.
 
 Everything else is the release's: the same cells in the same order, the same code, the same
 nbgrader ids, checksums and metadata, so a Chinese submission is graded as an English one.
@@ -29,9 +30,9 @@ ROOT = environment.course_root()
 LANGUAGE = translation.LANGUAGE  # "zh_CN": the checks' catalogue and the folder's name
 SETUP_ID = "setup"
 # What the Chinese setup cell adds to the English one: the checks speak Chinese from here on.
-SETUP_LINES = ('\n\n# 检查的提示用中文 (the checks speak Chinese):\n'
-               'from onebyone.checks import language\n'
+SETUP_LINES = ("from onebyone.checks import language  # 检查的提示用中文 (checks in Chinese)",
                f'language("{LANGUAGE}")')
+IMPORT_ERROR = re.compile(r"^except ImportError\b", re.MULTILINE)
 MYST_EXTENSIONS = {"dollarmath", "amsmath", "colon_fence", "deflist", "substitution"}
 
 
@@ -112,6 +113,19 @@ def chinese_links(text: str, site: str) -> str:
                   rf"]({site}/{translation.EDITION}/\1", text)
 
 
+def chinese_setup(source: str) -> str:
+    """The setup cell's code with the language lines at the end of its try block (indented as
+    its last line), or at its end when it has none."""
+    found = IMPORT_ERROR.search(source)
+    if not found:
+        return source.rstrip("\n") + "\n\n" + "\n".join(SETUP_LINES)
+    head = source[:found.start()].rstrip("\n")
+    last = head.splitlines()[-1]
+    indent = last[:len(last) - len(last.lstrip())]
+    added = "".join(f"{indent}{line}\n" for line in SETUP_LINES)
+    return f"{head}\n{added}{source[found.start():]}"
+
+
 def translate_notebook(english, table: dict, site: str) -> Translated:
     """The Chinese notebook of a released English notebook (an nbformat notebook, not changed)."""
     import copy
@@ -124,7 +138,7 @@ def translate_notebook(english, table: dict, site: str) -> Translated:
             cell.source = chinese_links(cell.source, site)
             untranslated += missing
         elif cell.metadata.get("nbgrader", {}).get("grade_id") == SETUP_ID:
-            cell.source = cell.source.rstrip("\n") + SETUP_LINES
+            cell.source = chinese_setup(cell.source)
     return Translated(notebook, untranslated)
 
 
