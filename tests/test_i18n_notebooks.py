@@ -247,3 +247,47 @@ def test_the_chinese_public_checks_say_passed_in_chinese(assignment):
         assert zh_lines[gid] == line.format(item=item, count=count), gid
     sample = re.search(rf"`({TICK} [^`]+)`", zh.cells[0].source).group(1)
     assert sample == zh_lines[public[0]], "the Chinese intro's sample line is not what it prints"
+
+
+def test_a_changed_check_message_turns_fuzzy_and_is_shown_in_english_until_translated(tmp_path):
+    """The translator's round trip on a package of one check: extract, translate, compile;
+    then an English edit: the entry turns fuzzy, and gettext shows the new English, never the
+    stale translation."""
+    import gettext
+
+    from babel.messages.pofile import write_po
+
+    checks = tmp_path / "onebyone" / "checks"
+    checks.mkdir(parents=True)
+    module = checks / "demo.py"
+
+    def step(english, translate=None):
+        module.write_text(f"from onebyone.checks.messages import _\nMESSAGE = _({english!r})\n")
+        po = check_messages.update(tmp_path / "onebyone")[0]
+        if translate:
+            catalogue = check_messages.read(po)
+            for entry in catalogue:
+                if entry.id:
+                    entry.string, entry.flags = translate, set()
+            with open(po, "wb") as handle:
+                write_po(handle, catalogue, width=0)
+        check_messages.compile_catalogues(tmp_path / "onebyone")
+        shown = gettext.translation(check_messages.DOMAIN, check_messages.locale_dir(
+            tmp_path / "onebyone"), languages=["zh_CN"]).gettext(english)
+        return check_messages.read(po), shown
+
+    catalogue, shown = step("{item}: the values are wrong.", "{item}：数值不对。")
+    assert shown == "{item}：数值不对。"
+    catalogue, shown = step("{item}: the values are quite wrong.")
+    [entry] = [m for m in catalogue if m.id]
+    assert entry.fuzzy and entry.string == "{item}：数值不对。"
+    assert shown == "{item}: the values are quite wrong."
+    assert translation_state(check_messages.catalogue_path("zh_CN", tmp_path / "onebyone")) == (
+        1, 0, 1)
+
+
+def translation_state(po):
+    from onebyone.tools import translation
+
+    state = translation.catalogue_state(po)
+    return state.total, len(state.untranslated), len(state.fuzzy)
