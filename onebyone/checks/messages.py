@@ -15,10 +15,12 @@ grader uses.
 
 import gettext
 import pathlib
+import re
 
 DOMAIN = "onebyone-checks"
 LOCALE_DIR = pathlib.Path(__file__).resolve().parent / "locale"
 ENGLISH = "en"
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")  # zh_CN: a name, never a path
 
 _state = {"language": ENGLISH, "translations": gettext.NullTranslations()}
 
@@ -44,6 +46,8 @@ def language(code: str | None = None) -> str:
         _state.update(language=ENGLISH, translations=gettext.NullTranslations())
         return ENGLISH
     try:
+        if not LANGUAGE_CODE.fullmatch(str(code)):
+            raise FileNotFoundError(code)
         translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[code])
     except OSError:
         raise UnknownLanguage(f"the checks have no messages in {code!r}; they speak "
