@@ -17,7 +17,7 @@ import tempfile
 
 import yaml
 
-from onebyone.tools import check_messages, environment
+from onebyone.tools import environment
 
 KIT_FOLDER = "kit"  # where the wheel sits on the site: <baseurl>/kit/<wheel>
 BEGIN, END = "<!-- kit: begin -->", "<!-- kit: end -->"
@@ -178,6 +178,8 @@ def build_wheel(root, into):
         shutil.copytree(root / "onebyone", pathlib.Path(scratch) / "onebyone",
                         ignore=shutil.ignore_patterns(*KIT_EXCLUDES))
         # the checks' messages in every language, compiled for the stdlib's gettext
+        from onebyone.tools import check_messages  # (Babel: only when a kit is built)
+
         check_messages.compile_catalogues(pathlib.Path(scratch) / "onebyone")
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
