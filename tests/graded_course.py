@@ -73,6 +73,19 @@ def submission(assignment, cells=None):
     return nbformat.writes(notebook)
 
 
+def chinese_submission(assignment, cells):
+    """The Chinese notebook (exercises/<id>/zh_CN/<id>.ipynb) with its solution cells filled in
+    from {grade_id: code}: what a student of the Chinese edition submits."""
+    from onebyone.tools.chinese_notebooks import chinese_path
+
+    notebook = nbformat.read(chinese_path(ROOT / "exercises" / assignment / f"{assignment}.ipynb"),
+                             as_version=4)
+    for cell in notebook.cells:
+        if grade_id(cell) in cells:
+            cell.source = cells[grade_id(cell)]
+    return nbformat.writes(notebook)
+
+
 def _autograde(folder, assignment, submissions):
     """Autograde {student: notebook text} in a copy of the course; {student: {grade_id: score}}."""
     for student, text in submissions.items():

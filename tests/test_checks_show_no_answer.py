@@ -5,6 +5,8 @@ test cells in a real IPython shell, the way a student's notebook runs them: the 
 formats the error. What the student sees must hold no line of onebyone/checks/*.py, and no number
 of the reference outputs stored for the public tests (the answers) unless the student's own cell
 shows it (an input). The mistakes a mutant `says` are named in the first failing message.
+Each failing cell is run again with the checks speaking Chinese (the Chinese notebooks' setup):
+the same promises hold for the Chinese message, which names the same mistake.
 """
 
 import contextlib
@@ -26,6 +28,8 @@ CHECK_LINES = {line.strip() for path in (ROOT / "onebyone" / "checks").glob("*.p
                for line in path.read_text(encoding="utf-8").splitlines()
                if len(line.strip()) >= 12 and not line.strip().startswith("#")}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CHINESE = "zh_CN"  # the Chinese notebooks' language
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -96,18 +100,54 @@ def test_a_failing_public_check_shows_no_answer_and_no_check_source(shell, mutan
         if message is None or not meta.get("grade"):
             continue
         failures += 1
-        leaked = [line for line in shown.splitlines() if line.strip() in CHECK_LINES]
-        assert not leaked, f"{mutant.id}: the checks' source is shown: {leaked}"
-        assert "onebyone/checks" not in shown, shown
-        assert message.splitlines()[-1] in shown, shown
-        told = re.sub(r"your answer -?\d+", "", message)  # the student's own number
-        inputs = {float(n) for n in NUMBER.findall(cell.source)}
-        given = [n for n in NUMBER.findall(told)
-                 if round(float(n), 3) in numbers and float(n) not in inputs]
-        assert not given, f"{mutant.id}: the message shows expected numbers {given}:\n{shown}"
+        shows_no_answer(mutant, cell.source, shown, message, numbers)
         if failures == 1 and mutant.says:
             assert mutant.says in message, f"{mutant.id} should say {mutant.says!r}:\n{message}"
+        # The same cell again, as the Chinese notebook runs it: the same promises, in Chinese.
+        english = message
+        run_cell(shell, f"from onebyone.checks import language\nlanguage({CHINESE!r})")
+        try:
+            shown, message = run_cell(shell, cell.source)
+        finally:
+            run_cell(shell, "language('en')")
+        # a check's message in Chinese; the learner's own error (numpy's, say) as it was
+        assert message is not None and (CJK.search(message) or message == english), message
+        shows_no_answer(mutant, cell.source, shown, message, numbers)
+        if failures == 1 and mutant.says:
+            said = chinese_of(mutant.says)
+            assert any(part in message for part in said), \
+                f"{mutant.id} should say one of {said} in Chinese:\n{message}"
     assert failures, f"{mutant.id} fails no public test: nothing to look at"
+
+
+def shows_no_answer(mutant, code, shown, message, numbers):
+    """What the student sees holds no line of the checks and no expected number (a number of
+    the student's own cell, or their own answer, may be shown)."""
+    leaked = [line for line in shown.splitlines() if line.strip() in CHECK_LINES]
+    assert not leaked, f"{mutant.id}: the checks' source is shown: {leaked}"
+    assert "onebyone/checks" not in shown, shown
+    assert message.splitlines()[-1] in shown, shown
+    told = re.sub(r"(your answer|你的答案) -?\d+", "", message)  # the student's own number
+    inputs = {float(n) for n in NUMBER.findall(code)}
+    given = [n for n in NUMBER.findall(told)
+             if round(float(n), 3) in numbers and float(n) not in inputs]
+    assert not given, f"{mutant.id}: the message shows expected numbers {given}:\n{shown}"
+
+
+def chinese_of(words):
+    """The Chinese of every checks' message holding the English `words`: its longest stretch
+    without a {field} (what a Chinese message holding it must show)."""
+    import string
+
+    from onebyone.tools import check_messages
+
+    found = []
+    for entry in check_messages.read(check_messages.catalogue_path(CHINESE)):
+        if isinstance(entry.id, str) and words in entry.id:
+            parts = [text for text, *_ in string.Formatter().parse(entry.string)]
+            found.append(max(parts, key=len).strip())
+    assert found, f"no message of the checks says {words!r}"
+    return found
 
 
 def test_in_a_real_kernel_the_error_output_holds_the_learners_frames_only():

@@ -6,7 +6,9 @@ test serves the built site on 127.0.0.1, makes a fresh venv outside the
 repository, installs torch and numpy, then the kit *from the served site*, and runs exercise
 notebooks downloaded from the site in a kernel of that venv: filled with the reference answers
 they run clean; left blank they stop on the first NotImplementedError; and no tool (grading,
-nbgrader, Sphinx) was loaded into the student's kernel.
+nbgrader, Sphinx) was loaded into the student's kernel. The Chinese notebook, downloaded from the
+Chinese edition's page, runs clean too and its checks speak Chinese (the kit's compiled
+catalogue, read by the standard library's gettext).
 """
 
 import email.parser
@@ -26,7 +28,7 @@ from browser import serve
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from onebyone.tools import kit
+from onebyone.tools import check_messages, kit
 from onebyone.tools.release import assignments
 
 KERNEL = "onebyone-student-kit"
@@ -47,6 +49,7 @@ def test_the_wheel_declares_ranges_and_holds_the_library_checks_and_data_only(tm
     wheel = kit.build_wheel(ROOT, tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
+        compiled = archive.read("onebyone/checks/locale/zh_CN/LC_MESSAGES/onebyone-checks.mo")
         info = next(n for n in names if n.endswith(".dist-info/METADATA"))
         metadata = email.parser.Parser().parsestr(archive.read(info).decode("utf-8"))
     requires = metadata.get_all("Requires-Dist")
@@ -61,6 +64,18 @@ def test_the_wheel_declares_ranges_and_holds_the_library_checks_and_data_only(tm
     assert not [n for n in names if n.startswith("onebyone/tools")], "the tools are not the kit's"
     assert not [n for n in names if n.endswith("entry_points.txt")], "the kit installs no command"
     assert not [n for n in names if n.startswith(("solutions/", "chapters/", "exercises/"))]
+    # the checks' Chinese messages, compiled from the catalogue as it is now
+    package = _copy_catalogues(tmp_path / "compiled")
+    assert compiled == check_messages.compile_catalogues(package)[0].read_bytes()
+
+
+def _copy_catalogues(package):
+    """A package folder holding only the checks' catalogues (.po), to compile them apart."""
+    import shutil
+
+    shutil.copytree(ROOT / "onebyone" / "checks" / "locale", package / "checks" / "locale",
+                    ignore=shutil.ignore_patterns("*.mo"))
+    return package
 
 
 def _run(command, **kwargs):
@@ -93,11 +108,12 @@ def student(built_book, tmp_path_factory):
         yield site, kernels, home
 
 
-def downloaded(site, assignment):
-    """The exercise notebook, fetched through the download link of its page on the site."""
-    page = urllib.request.urlopen(f"{site}exercises/{assignment}/{assignment}.html").read()
+def downloaded(site, assignment, edition=""):
+    """The exercise notebook, fetched through the download link of its page on the site (of
+    the edition "" or "zh/")."""
+    page = urllib.request.urlopen(f"{site}{edition}exercises/{assignment}/{assignment}.html").read()
     link = next(h for h in re.findall(r'href="([^"]+\.ipynb)"', page.decode("utf-8")))
-    url = urllib.parse.urljoin(f"{site}exercises/{assignment}/", link)
+    url = urllib.parse.urljoin(f"{site}{edition}exercises/{assignment}/", link)
     return nbformat.reads(urllib.request.urlopen(url).read().decode("utf-8"), as_version=4)
 
 
@@ -154,3 +170,22 @@ def test_a_blank_exercise_stops_on_the_first_unwritten_function(student, monkeyp
     assert ran[-1].metadata["nbgrader"]["grade_id"].startswith("test_"), \
         "it stops in the first test cell, which calls the first unwritten function"
     assert ran.index(first_answer) == len(ran) - 2
+
+
+def test_the_chinese_notebook_speaks_chinese_on_the_kit(student, monkeypatch):
+    """Downloaded from the Chinese page and filled with the reference answers, it runs clean on
+    the kit alone, and each public test cell says "passed" in Chinese."""
+    assignment = assignments(ROOT)[0]
+    notebook = filled(downloaded(student[0], assignment, "zh/"), assignment)
+    setup = next(c for c in notebook.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    assert 'language("zh_CN")' in setup.source, "this is not the Chinese notebook"
+    execute(notebook, student, monkeypatch)
+    printed = [o.get("text", "") for c in notebook.cells
+               if c.metadata.get("nbgrader", {}).get("grade") for o in c.outputs]
+    ticks = [line for text in printed for line in text.splitlines() if line.startswith("\u2713")]
+    # the catalogue's Chinese line, any item and count
+    line = next(m for m in check_messages.read(check_messages.catalogue_path("zh_CN"))
+                if isinstance(m.id, tuple) and "public" in m.id[0]).string[0]
+    pattern = re.escape(line).replace(r"\{item\}", r"\w+").replace(r"\{count\}", r"\d+")
+    assert ticks and all(re.fullmatch(pattern, t) for t in ticks), (pattern, ticks)

@@ -3,6 +3,7 @@
 For every assignment, nbgrader autogrades, in one run, the released notebook filled with
 - the reference solution (full marks),
 - nothing (the untouched release: zero),
+- the reference solution in the Chinese notebook (full marks: it is graded as the English one),
 - each mutant of tests/mutants.py: the reference solution with one realistic mistake. It must lose
   points on the items it breaks and keep every point of the other items.
 A mutant that keeps its points means a test is missing.
@@ -14,7 +15,13 @@ import functools
 import re
 
 import pytest
-from graded_course import autograde_all, graded_code, solution_code, submission
+from graded_course import (
+    autograde_all,
+    chinese_submission,
+    graded_code,
+    solution_code,
+    submission,
+)
 from mutants import MUTANTS
 
 from onebyone.tools import cli
@@ -108,7 +115,8 @@ def jobs():
     jobs = {}
     for assignment in ASSIGNMENTS:
         students = {"reference": submission(assignment, solution_code(assignment)),
-                    "release": submission(assignment)}
+                    "release": submission(assignment),
+                    "chinese": chinese_submission(assignment, solution_code(assignment))}
         for index, group in enumerate(groups(assignment)):
             cells = dict(solution_code(assignment))
             for mutant in group:
@@ -168,6 +176,14 @@ def test_every_assignment_has_five_mutants_covering_every_item(assignment):
 def test_reference_solution_scores_full_marks(assignment):
     scores, maxima = graded()[assignment]
     assert scores["reference"] == maxima
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_chinese_notebook_with_the_reference_solution_scores_full_marks(assignment):
+    """Plain nbgrader grades the Chinese notebook as the English one (and `onebyone grade`
+    agrees with nbgrader on it: the test below)."""
+    scores, maxima = graded()[assignment]
+    assert scores["chinese"] == maxima
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -113,11 +113,14 @@ def test_search_finds_what_the_pages_say(site, built_book):
 
 @pytest.mark.parametrize("docname, source", PAGES, ids=[d for d, _ in PAGES])
 def test_chinese_page_works_offline_in_a_browser(site_zh, docname, source):
-    """The same checks on the Chinese edition, and every image's alt text in Chinese. Its
-    figures are the English edition's files (test_i18n.py), so dark mode is checked there."""
+    """The same checks on the Chinese edition, and every image's alt text in Chinese; an
+    exercise page offers the Chinese notebook. Its figures are the English edition's files
+    (test_i18n.py), so dark mode is checked there."""
+    from onebyone.tools.chinese_notebooks import chinese_path
+
     problems = site_zh.check_page(docname, expect_math=bool(SOURCE_MATH.search(prose(source))),
                                   alt_script=CHINESE, dark_figures=False,
-                                  notebook=source if source.suffix == ".ipynb" else None)
+                                  notebook=chinese_path(source) if source.suffix == ".ipynb" else None)
     assert not problems, f"zh/{docname}:\n" + "\n".join(problems)
 
 

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from onebyone.checks import display, rules
+from onebyone.checks.messages import _, ngettext
 
 PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
 TORCH_DIR = str(pathlib.Path(torch.__file__).resolve().parent)
@@ -83,7 +84,13 @@ def passed(item, tests="public"):
     Public test cells end with `passed(item)`; hidden ones with `passed(item, "hidden")`, inside
     their hidden region, so that the next public cell counts only its own checks."""
     count, _tally["passed"] = _tally["passed"], 0
-    print(f"\u2713 {item}: {count} {tests} check{'' if count == 1 else 's'} passed")
+    if tests == "hidden":
+        line = ngettext("✓ {item}: {count} hidden check passed",
+                        "✓ {item}: {count} hidden checks passed", count)
+    else:
+        line = ngettext("✓ {item}: {count} public check passed",
+                        "✓ {item}: {count} public checks passed", count)
+    print(line.format(item=item, count=count))
 
 
 # --- calling the learner's code ---------------------------------------------------------------
@@ -134,7 +141,9 @@ def forbidden_dependencies(fn, numpy_only, _seen=None):
     if inspect.isclass(fn) and fn not in seen:
         # A learner's class: its bases and every method it defines.
         seen.add(fn)
-        found = [f"{base.__name__} (from {rules.REFERENCE_PACKAGE})" for base in fn.__mro__[1:]
+        found = [_("{name} (from {origin})").format(name=base.__name__,
+                                                    origin=rules.REFERENCE_PACKAGE)
+                 for base in fn.__mro__[1:]
                  if _origin(base) == rules.REFERENCE_PACKAGE]
         for value in vars(fn).values():
             found.extend(forbidden_dependencies(value, numpy_only, seen))
@@ -143,11 +152,11 @@ def forbidden_dependencies(fn, numpy_only, _seen=None):
         return []
     seen.add(fn)
     found = []
-    for _, name in sorted(_loaded_names(fn.__code__)):
+    for _kind, name in sorted(_loaded_names(fn.__code__)):
         value = _resolve(fn, name)
         origin = _origin(value) if value is not None else ""
         if origin in rules.forbidden_packages(numpy_only):
-            found.append(f"{name} (from {origin})")
+            found.append(_("{name} (from {origin})").format(name=name, origin=origin))
         elif ((inspect.isfunction(value) or inspect.isclass(value))
               and value.__module__ == fn.__module__):
             found.extend(forbidden_dependencies(value, numpy_only, seen))
@@ -163,7 +172,7 @@ class _CallWatch:
 
     def _forbidden_file(self, filename):
         if filename.startswith(PACKAGE_DIR):
-            return "the course's reference package onebyone"
+            return _("the course's reference package onebyone")
         if self.numpy_only and filename.startswith(TORCH_DIR):
             return rules.NUMPY_ONLY_FORBIDS
         return None
@@ -182,11 +191,13 @@ class _CallWatch:
         if event == "call":
             where = self._forbidden_file(frame.f_code.co_filename)
             if where:
-                self.offender = f"{frame.f_code.co_name} in {where}"
+                self.offender = _("{name} in {where}").format(name=frame.f_code.co_name,
+                                                              where=where)
         elif event == "c_call":
             where = self._forbidden_builtin(arg)
             if where:
-                self.offender = f"{getattr(arg, '__name__', arg)} in {where}"
+                self.offender = _("{name} in {where}").format(
+                    name=getattr(arg, "__name__", arg), where=where)
 
 
 # How learner code is called: here, or (while a grader runs a test cell) through the grader's
@@ -216,7 +227,8 @@ def call_learner(fn, *args, numpy_only, item=None):
 def call_here(fn, *args, numpy_only, item):
     """call_learner for a function that lives in this process: read it, then watch it run."""
     if not callable(fn):
-        raise CheckFailure(f"{item} should be a function, but it is a {type(fn).__name__}.")
+        raise CheckFailure(_("{item} should be a function, but it is a {kind}.").format(
+            item=item, kind=type(fn).__name__))
     banned = forbidden_dependencies(fn, numpy_only)
     if banned:
         raise CheckFailure(rules.broken(item, ", ".join(banned), numpy_only))
@@ -238,20 +250,32 @@ def call_here(fn, *args, numpy_only, item):
 def as_array(value, item):
     """The learner's result as a plain float array, or a clear failure."""
     if isinstance(value, torch.Tensor):
-        raise CheckFailure(f"{item} returned a torch.Tensor; return a NumPy array (np.ndarray).")
+        raise CheckFailure(_("{item} returned a torch.Tensor; return a NumPy array (np.ndarray)."
+                             ).format(item=item))
     if type(value) is not np.ndarray:
-        raise CheckFailure(f"{item} returned a {type(value).__name__}; expected a NumPy array.")
+        raise CheckFailure(_("{item} returned a {kind}; expected a NumPy array.").format(
+            item=item, kind=type(value).__name__))
     return value.astype(float, copy=False)
 
 
 def _shape_hint(got, expected):
     """A guess at why two shapes differ."""
     if sorted(got) == sorted(expected) and len(got) == 4:
-        return ("\nThe sizes are right but in the wrong order: the course uses NCHW "
-                "(batch, channels, height, width), not NHWC.")
+        return "\n" + _("The sizes are right but in the wrong order: the course uses NCHW "
+                       "(batch, channels, height, width), not NHWC.")
     if len(got) != len(expected):
-        return f"\nYour result has {len(got)} dimensions; {len(expected)} were expected."
+        return "\n" + _("Your result has {got} dimensions; {expected} were expected.").format(
+            got=len(got), expected=len(expected))
     return ""
+
+
+def looks_like(item, mistake):
+    """The failure naming a known mistake: `mistake` completes "It looks like ..." (translated
+    by its caller). Marked, so that a later explanation does not replace the named mistake."""
+    failure = CheckFailure(_("{item}: the values are wrong.\nIt looks like {mistake}.").format(
+        item=item, mistake=mistake))
+    failure.names_a_mistake = True
+    return failure
 
 
 def compare_arrays(got, expected, item, mistakes=(), atol=1e-6, rtol=1e-5):
@@ -263,25 +287,28 @@ def compare_arrays(got, expected, item, mistakes=(), atol=1e-6, rtol=1e-5):
     got = as_array(got, item)
     expected = np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
-        raise CheckFailure(f"{item}: expected shape {expected.shape}, got {got.shape}."
-                           + _shape_hint(got.shape, expected.shape))
+        raise CheckFailure(_("{item}: expected shape {expected}, got {got}.").format(
+            item=item, expected=expected.shape, got=got.shape)
+            + _shape_hint(got.shape, expected.shape))
     if not np.all(np.isfinite(got)):
-        raise CheckFailure(f"{item}: the result holds NaN or infinite values.")
+        raise CheckFailure(_("{item}: the result holds NaN or infinite values.").format(item=item))
     if np.allclose(got, expected, atol=atol, rtol=rtol):
         return
     for description, wrong in mistakes:
         wrong = np.asarray(wrong, dtype=float)
         if wrong.shape == got.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
-            raise CheckFailure(f"{item}: the values are wrong.\nIt looks like {description}.")
+            raise looks_like(item, description)
     # Where it differs, never by how much: the size of the error would give the answer away.
     wrong = ~np.isclose(got, expected, atol=atol, rtol=rtol)
     first = tuple(int(i) for i in np.argwhere(wrong)[0])
-    message = (f"{item}: the values are wrong at {int(wrong.sum())} of {wrong.size} places, "
-               f"the first at index {first}")
-    if got.ndim == 4:
-        bad = sorted({int(c) for c in np.nonzero(wrong)[1]})
-        message += f";\nchannels that differ: {bad[:10]}{' ...' if len(bad) > 10 else ''}"
-    raise CheckFailure(message + ".")
+    where = {"item": item, "count": int(wrong.sum()), "size": wrong.size, "first": first}
+    if got.ndim != 4:
+        raise CheckFailure(_("{item}: the values are wrong at {count} of {size} places, the "
+                             "first at index {first}.").format(**where))
+    bad = sorted({int(c) for c in np.nonzero(wrong)[1]})
+    raise CheckFailure(_("{item}: the values are wrong at {count} of {size} places, the first at "
+                         "index {first};\nchannels that differ: {channels}.").format(
+        channels=f"{bad[:10]}{' ...' if len(bad) > 10 else ''}", **where))
 
 
 def check_equal(got, expected, item, mistakes=()):
@@ -290,15 +317,22 @@ def check_equal(got, expected, item, mistakes=()):
     The message never shows the expected number: it says whether the answer is too small or too
     large, and names the mistake when the answer is a known wrong one."""
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
-        raise CheckFailure(f"{item}: expected a whole number, got a {type(got).__name__}.")
+        raise CheckFailure(_("{item}: expected a whole number, got a {kind}.").format(
+            item=item, kind=type(got).__name__))
     if int(got) == expected:
         return
     for wrong, description in mistakes:
         if int(got) == wrong and wrong != expected:
-            raise CheckFailure(f"{item}: your answer {int(got)} is not right.\n"
-                               f"It looks like {description}.")
-    side = "too small" if int(got) < expected else "too large"
-    raise CheckFailure(f"{item}: your answer {int(got)} is {side}.")
+            failure = CheckFailure(_("{item}: your answer {answer} is not right.\n"
+                                     "It looks like {mistake}.").format(
+                item=item, answer=int(got), mistake=description))
+            failure.names_a_mistake = True
+            raise failure
+    if int(got) < expected:
+        raise CheckFailure(_("{item}: your answer {answer} is too small.").format(
+            item=item, answer=int(got)))
+    raise CheckFailure(_("{item}: your answer {answer} is too large.").format(
+        item=item, answer=int(got)))
 
 
 # --- torch modules: construct, run, copy state ------------------------------------------------
@@ -308,8 +342,8 @@ def construct_learner(cls, *args, item, expected=nn.Module):
     """Build the learner's module `cls(*args)` through call_learner; it must be an `expected`."""
     module = call_learner(cls, *args, numpy_only=False, item=item)
     if not isinstance(module, expected):
-        raise CheckFailure(f"{item} returned a {type(module).__name__}; expected a "
-                           f"torch.nn.{expected.__name__}.")
+        raise CheckFailure(_("{item} returned a {kind}; expected a {expected}.").format(
+            item=item, kind=type(module).__name__, expected=f"torch.nn.{expected.__name__}"))
     return module
 
 
@@ -322,10 +356,12 @@ def forward(module, x, item, train=False):
         except CheckFailure:
             raise
         except Exception as error:  # a shape error inside the learner's forward, say
-            raise CheckFailure(f"{item} failed on an input of shape {tuple(x.shape)}: "
-                               f"{type(error).__name__}: {error}") from error
+            raise CheckFailure(_("{item} failed on an input of shape {shape}: {error}").format(
+                item=item, shape=tuple(x.shape), error=f"{type(error).__name__}: {error}"
+            )) from error
     if not isinstance(out, torch.Tensor):
-        raise CheckFailure(f"{item} returned a {type(out).__name__}; expected a torch.Tensor.")
+        raise CheckFailure(_("{item} returned a {kind}; expected a {expected}.").format(
+            item=item, kind=type(out).__name__, expected="torch.Tensor"))
     return out.detach().double().numpy()
 
 
@@ -369,5 +405,6 @@ def check_copied(given, made, item):
             for value in given.parameters():
                 value.sub_(1.0)
     if shared:
-        raise CheckFailure(f"{item}: your module shares its tensors with the one it was given: "
-                           "training one would change the other. Give it copies of the numbers.")
+        raise CheckFailure(_("{item}: your module shares its tensors with the one it was given: "
+                             "training one would change the other. Give it copies of the "
+                             "numbers.").format(item=item))

@@ -21,6 +21,7 @@ from onebyone.checks.core import (
     passed,
     randomize_state,
 )
+from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
 
 __all__ = ["earliest_mean", "gap_as_fc", "passed", "pool_first"]
@@ -34,29 +35,30 @@ def gap_as_fc(gap_as_fc, weight, bias, h, w, seed=0):
     maps gives the GAP head's logits, and keeps them when the positions are shuffled."""
     weight, bias = np.array(weight, dtype=float), np.array(bias, dtype=float)
     k, c = weight.shape
-    item = f"gap_as_fc(weight of shape {weight.shape}, bias, h={h}, w={w})"
+    item = _("gap_as_fc(weight of shape {shape}, bias, h={h}, w={w})").format(
+        shape=weight.shape, h=h, w=w)
     want_weight, want_bias = reference(ASSIGNMENT)("gap_as_fc", weight, bias, h, w)
-    mistakes = [("the weights are H·W times too large: the logits are a mean over the "
-                 "positions, not a sum", want_weight * (h * w))]
+    mistakes = [(_("the weights are H·W times too large: the logits are a mean over the "
+                   "positions, not a sum"), want_weight * (h * w))]
     if h * w > 1 and c > 1:  # the same numbers laid out position by position
         by_position = want_weight.reshape(k, c, h * w).transpose(0, 2, 1).reshape(k, -1)
-        mistakes.append(("the weights are laid out position by position; x.reshape(N, -1) on "
-                         "NCHW maps runs through the channels slowest", by_position))
+        mistakes.append((_("the weights are laid out position by position; x.reshape(N, -1) "
+                           "on NCHW maps runs through the channels slowest"), by_position))
     got = call_learner(gap_as_fc, weight.copy(), bias.copy(), h, w, numpy_only=True,
                        item="gap_as_fc")
     if not isinstance(got, tuple) or len(got) != 2:
-        raise CheckFailure(f"{item}: return a pair (fc_weight, fc_bias).")
+        raise CheckFailure(_("{item}: return a pair (fc_weight, fc_bias).").format(item=item))
     compare_arrays(got[0], want_weight, f"{item}: fc_weight", mistakes=mistakes)
     compare_arrays(got[1], want_bias, f"{item}: fc_bias", mistakes=[
-        ("the bias was scaled with the weights: it is added once, after the mean",
+        (_("the bias was scaled with the weights: it is added once, after the mean"),
          bias / (h * w))] if h * w > 1 else [])
     # What it means: the same logits as the GAP head, before and after shuffling positions.
     x = np.random.default_rng(seed).normal(size=(3, c, h, w))
     gap = x.mean(axis=(2, 3)) @ weight.T + bias
     for shuffled in (x, layers.permute_positions(x, seed)):
         fc = shuffled.reshape(3, c * h * w) @ np.asarray(got[0], dtype=float).T + got[1]
-        compare_arrays(fc, gap, f"{item}: your Linear layer on the flattened maps against the "
-                       "GAP head")
+        compare_arrays(fc, gap, _("{item}: your Linear layer on the flattened maps against the "
+                                  "GAP head").format(item=item))
 
 
 # --- the same head, pooling first --------------------------------------------------------------
@@ -74,16 +76,20 @@ def pool_first(pool_first, in_channels, num_classes, size=(5, 4), seed=0):
     item = f"pool_first(Conv2d({in_channels}, {num_classes}, 1))"
     linear = call_learner(pool_first, conv, numpy_only=False, item="pool_first")
     if not isinstance(linear, nn.Linear):
-        raise CheckFailure(f"{item} returned a {type(linear).__name__}; expected torch.nn.Linear.")
+        raise CheckFailure(_("{item} returned a {kind}; expected a {expected}.").format(
+            item=item, kind=type(linear).__name__, expected="torch.nn.Linear"))
     if any(not torch.equal(before[k], v) for k, v in conv.state_dict().items()):
-        raise CheckFailure(f"{item} changed the convolution; leave it untouched.")
+        raise CheckFailure(_("{item} changed the convolution; leave it untouched.").format(
+            item=item))
     if "bias" not in linear.state_dict():
-        raise CheckFailure(f"{item}: your Linear has no bias; the head's convolution has one.")
+        raise CheckFailure(_("{item}: your Linear has no bias; the head's convolution has one."
+                             ).format(item=item))
     pooled = x.mean(dim=(2, 3)).float()  # (N, C, H, W) -> (N, C)
     without_bias = want - conv.bias.detach().double().numpy()
     compare_arrays(forward(linear, pooled, item), want,
-                   f"{item} on the pooled features against the head on the maps",
-                   mistakes=[("the convolution's bias did not make it into the Linear",
+                   _("{item} on the pooled features against the head on the maps").format(
+                       item=item),
+                   mistakes=[(_("the convolution's bias did not make it into the Linear"),
                               without_bias)], atol=1e-5, rtol=1e-4)
     check_copied(conv, linear, item)
 
@@ -102,13 +108,16 @@ def earliest_mean(earliest_mean, head):
     got = call_learner(earliest_mean, list(head), numpy_only=True, item="earliest_mean")
     item = f"earliest_mean({head})"
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
-        raise CheckFailure(f"{item}: return a whole number, an index into the list.")
+        raise CheckFailure(_("{item}: return a whole number, an index into the list.").format(
+            item=item))
     if not 0 <= int(got) <= len(head):
-        raise CheckFailure(f"{item}: the mean goes before one of the {len(head)} layers or after "
-                           f"the last: an index from 0 to {len(head)}; yours is {int(got)}.")
+        raise CheckFailure(_("{item}: the mean goes before one of the {count} layers or after "
+                             "the last: an index from 0 to {count}; yours is {answer}.").format(
+            item=item, count=len(head), answer=int(got)))
     if int(got) < want:
-        raise CheckFailure(f"{item}: the mean cannot go that early: a layer after your place "
-                           "does not let the mean pass it unchanged.")
+        raise CheckFailure(_("{item}: the mean cannot go that early: a layer after your place "
+                             "does not let the mean pass it unchanged.").format(item=item))
     if int(got) > want:
-        raise CheckFailure(f"{item}: the mean can go earlier than that: look again at what "
-                           "each layer does to one position and to its neighbours.")
+        raise CheckFailure(_("{item}: the mean can go earlier than that: look again at what "
+                             "each layer does to one position and to its neighbours.").format(
+            item=item))

@@ -21,6 +21,7 @@ from onebyone.checks.core import (
     learner_check,
     passed,
 )
+from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
 from onebyone.checks.roles import (
     RecordedModule,
@@ -40,29 +41,30 @@ def _inception_explain(missing, extra, learner_units):
     """A guess at why the learner's Inception holds other layers than it needs."""
     convs = [dict(u.signature) for u in learner_units if kind(u.signature) == "conv"]
     if convs and all("bias" not in conv for conv in convs):
-        return "The convolutions need their biases (bias=True, the default)."
+        return _("The convolutions need their biases (bias=True, the default).")
     if len(convs) != 7:
-        return (f"The module has seven convolutions (1×1 | 1×1, 3×3 | 1×1, 3×3, 3×3 | pool, "
-                f"1×1); yours has {len(convs)}.")
+        return _("The module has seven convolutions (1×1 | 1×1, 3×3 | 1×1, 3×3, 3×3 | pool, "
+                 "1×1); yours has {count}.").format(count=len(convs))
     if any(conv["weight"][2:] == (5, 5) for conv in convs):
-        return "The 5×5 convolution is replaced: no convolution is larger than 3×3."
+        return _("The 5×5 convolution is replaced: no convolution is larger than 3×3.")
     return ""
 
 
 def _inception_diagnose(module):
     """The pooling's and the convolutions' settings, for a module whose output is wrong."""
-    for _, pool in layers_of(module, nn.MaxPool2d):
+    for _path, pool in layers_of(module, nn.MaxPool2d):
         if pair(setting(pool, "stride")) != (1, 1):
             stride = shown(setting(pool, "stride"))
-            return (f"your max pooling has stride {stride} (MaxPool2d's stride "
-                    "defaults to its window size): the pool branch keeps the size with "
-                    "stride=1, padding=1.")
-    for _, conv in layers_of(module, nn.Conv2d):
+            return _("your max pooling has stride {stride} (MaxPool2d's stride defaults to its "
+                     "window size): the pool branch keeps the size with stride=1, padding=1."
+                     ).format(stride=stride)
+    for _path, conv in layers_of(module, nn.Conv2d):
         k = pair(setting(conv, "kernel_size"))
         if k and pair(setting(conv, "padding")) != (k[0] // 2, k[1] // 2):
             padding = shown(setting(conv, "padding"))
-            return (f"your {k[0]}×{k[1]} convolution has padding {padding}; "
-                    f"keeping the size takes padding {k[0] // 2} (k // 2).")
+            return _("your {kh}×{kw} convolution has padding {padding}; keeping the size takes "
+                     "padding {half} (k // 2).").format(kh=k[0], kw=k[1], padding=padding,
+                                                       half=k[0] // 2)
     return ""
 
 
@@ -80,8 +82,8 @@ def inception(Inception, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_pro
     def mistakes(mode):
         out = np.asarray(target.outputs[f"values/{mode}"])
         parts = [out[:, blocks[i]:blocks[i + 1]] for i in range(4)]
-        return [("the branches were concatenated in another order; it is 1×1, 3×3, double 3×3, "
-                 "pool", np.concatenate([parts[i] for i in order], axis=1))
+        return [(_("the branches were concatenated in another order; it is 1×1, 3×3, double "
+                   "3×3, pool"), np.concatenate([parts[i] for i in order], axis=1))
                 for order in itertools.permutations(range(4)) if order != (0, 1, 2, 3)]
 
     compare_modules(module, target, target.x, item, mistakes=mistakes,
@@ -113,15 +115,17 @@ def fuse_1x1(fuse_1x1, branches):
     want_names, want_weight, want_bias = reference(ASSIGNMENT)("fuse_1x1", branches)
     got = call_learner(fuse_1x1, {n: (w.copy(), b.copy()) for n, (w, b) in branches.items()},
                        numpy_only=True, item="fuse_1x1")
-    item = f"fuse_1x1 of {names}"
+    item = _("fuse_1x1 of {names}").format(names=names)
     if not isinstance(got, tuple) or len(got) != 3:
-        raise CheckFailure(f"{item}: return a triple (names, weight, bias).")
+        raise CheckFailure(_("{item}: return a triple (names, weight, bias).").format(item=item))
     got_names = list(got[0]) if isinstance(got[0], (list, tuple)) else got[0]
     if got_names != list(want_names):
         if isinstance(got_names, list) and set(got_names) > set(want_names):
-            raise CheckFailure(f"{item}: you fused {got_names}; one of them does not read the "
-                               "module's input directly, so its 1×1 layer cannot join the others.")
-        raise CheckFailure(f"{item}: the names of the fused branches are not right: list the "
-                           "branches whose 1×1 layer reads the input, in the module's order.")
-    compare_arrays(got[1], want_weight, f"{item}: the fused weight")
-    compare_arrays(got[2], want_bias, f"{item}: the fused bias")
+            raise CheckFailure(_("{item}: you fused {names}; one of them does not read the "
+                                 "module's input directly, so its 1×1 layer cannot join the "
+                                 "others.").format(item=item, names=got_names))
+        raise CheckFailure(_("{item}: the names of the fused branches are not right: list the "
+                             "branches whose 1×1 layer reads the input, in the module's order."
+                             ).format(item=item))
+    compare_arrays(got[1], want_weight, _("{item}: the fused weight").format(item=item))
+    compare_arrays(got[2], want_bias, _("{item}: the fused bias").format(item=item))

@@ -22,6 +22,7 @@ from onebyone.checks.core import (
     passed,
     randomize_state,
 )
+from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
 from onebyone.checks.roles import layers_of, pair, setting
 
@@ -42,16 +43,17 @@ def maxout(maxout, x, weight, bias, pieces):
     # the pieces of unit u taken as channels u, u + units, ... instead of a block of `pieces`
     order = np.array([u + j * units for u in range(units) for j in range(pieces)])
     mistakes = [
-        ("the pieces of a unit were taken as every `units`-th channel; here a unit's pieces are "
-         "`pieces` consecutive channels of the 1×1 convolution",
+        (_("the pieces of a unit were taken as every `units`-th channel; here a unit's pieces "
+           "are `pieces` consecutive channels of the 1×1 convolution"),
          ref("maxout", x, weight[order], bias[order], pieces)),
-        ("a ReLU was applied after the max; maxout needs none: the max is its nonlinearity",
+        (_("a ReLU was applied after the max; maxout needs none: the max is its nonlinearity"),
          np.maximum(want, 0)),
-        ("the bias was left out", ref("maxout", x, weight, 0 * bias, pieces)),
+        (_("the bias was left out"), ref("maxout", x, weight, 0 * bias, pieces)),
     ]
     got = call_learner(maxout, x.copy(), weight.copy(), bias.copy(), pieces, numpy_only=True,
                        item="maxout")
-    compare_arrays(got, want, f"maxout with {pieces} pieces", mistakes=mistakes)
+    compare_arrays(got, want, _("maxout with {pieces} pieces").format(pieces=pieces),
+                   mistakes=mistakes)
 
 
 # --- the receptive field of a stack of layers ----------------------------------------------------
@@ -69,12 +71,13 @@ def receptive_field(receptive_field, layers):
     want = ref("receptive_field", layers)
     mistakes = [
         (ref("receptive_field", [(layer[0], 1, *layer[2:]) for layer in layers]),
-         "the strides were left out: after a layer of stride s, neighbouring positions are s "
-         "input pixels apart, for every layer above it"),
+         _("the strides were left out: after a layer of stride s, neighbouring positions are s "
+           "input pixels apart, for every layer above it")),
         (ref("receptive_field", [layer[:2] for layer in layers]),
-         "the dilation was left out: the taps of a dilated kernel are `dilation` positions apart"),
+         _("the dilation was left out: the taps of a dilated kernel are `dilation` positions "
+           "apart")),
         (ref("receptive_field", [layer[:2] for layer in reversed(layers)]),
-         "the layers were taken from the output down to the input"),
+         _("the layers were taken from the output down to the input")),
     ]
     got = call_learner(receptive_field, [list(layer) for layer in layers], numpy_only=True,
                        item="receptive_field")
@@ -110,24 +113,27 @@ def stride_first(stride_first, in_channels, channels, kernel_size, padding, stri
     x = torch.from_numpy(np.random.default_rng(seed).normal(size=(2, in_channels, *size))).float()
     with torch.no_grad():
         want = block(x).double().numpy()
-    item = f"stride_first(block with stride {stride} on 1×1 layer {strided})"
+    item = _("stride_first(block with stride {stride} on 1×1 layer {strided})").format(
+        stride=stride, strided=strided)
     made = call_learner(stride_first, block, numpy_only=False, item="stride_first")
     if not isinstance(made, nn.Module):
-        raise CheckFailure(f"{item} returned a {type(made).__name__}; expected a torch.nn.Module.")
+        raise CheckFailure(_("{item} returned a {kind}; expected a {expected}.").format(
+            item=item, kind=type(made).__name__, expected="torch.nn.Module"))
     if any(not torch.equal(before[k], v) for k, v in block.state_dict().items()):
-        raise CheckFailure(f"{item} changed the block it was given; leave it untouched and "
-                           "return a new one.")
+        raise CheckFailure(_("{item} changed the block it was given; leave it untouched and "
+                             "return a new one.").format(item=item))
     got = forward(made, x, item)
     strides = _strides(made)
     if got.shape != want.shape and strides and strides[0][1] == (stride, stride) and any(
-            s != (1, 1) for _, s in strides[1:]):
-        raise CheckFailure(f"{item}: the output is subsampled twice: the stride must leave the "
-                           "1×1 layer when it moves to the first one.")
+            s != (1, 1) for _kernel, s in strides[1:]):
+        raise CheckFailure(_("{item}: the output is subsampled twice: the stride must leave "
+                             "the 1×1 layer when it moves to the first one.").format(item=item))
     compare_arrays(got, want, f"{item}(x)", atol=1e-4, rtol=1e-4)
     if not strides or strides[0][1] != (stride, stride):
-        raise CheckFailure(f"{item}: the output is right, but the first convolution does not "
-                           "carry the stride: every position the layers before the stride "
-                           "compute at full resolution is thrown away later.")
-    if any(s != (1, 1) for _, s in strides[1:]):
-        raise CheckFailure(f"{item}: only the first convolution should carry a stride.")
+        raise CheckFailure(_("{item}: the output is right, but the first convolution does not "
+                             "carry the stride: every position the layers before the stride "
+                             "compute at full resolution is thrown away later.").format(item=item))
+    if any(s != (1, 1) for _kernel, s in strides[1:]):
+        raise CheckFailure(_("{item}: only the first convolution should carry a stride.").format(
+            item=item))
     check_copied(block, made, item)

@@ -16,6 +16,7 @@ from onebyone.checks.core import (
     learner_check,
     passed,
 )
+from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
 from onebyone.checks.roles import RecordedModule, compare_modules, kind
 
@@ -28,13 +29,13 @@ def _unit_explain(channels, mid_channels, groups):
     def explain(missing, extra, learner_units):
         convs = [dict(u.signature)["weight"] for u in learner_units if kind(u.signature) == "conv"]
         if any(dict(s).get("bias") for s in extra if kind(s) == "conv"):
-            return "The convolutions take bias=False: a batch norm follows each of them."
+            return _("The convolutions take bias=False: a batch norm follows each of them.")
         if any(w[2:] == (1, 1) and w[1] in (channels, mid_channels) and groups > 1
                for w in convs):
-            return ("A 1×1 convolution of yours reads every input channel: in this unit both "
-                    "1×1 convolutions are grouped.")
+            return _("A 1×1 convolution of yours reads every input channel: in this unit both "
+                     "1×1 convolutions are grouped.")
         if any(w[2:] == (3, 3) and w[1] != 1 for w in convs):
-            return "The 3×3 convolution is depthwise: one filter per channel."
+            return _("The 3×3 convolution is depthwise: one filter per channel.")
         return ""
 
     return explain
@@ -60,8 +61,8 @@ def shuffle_matrix(shuffle_matrix, channels, groups):
     got = call_learner(shuffle_matrix, channels, groups, numpy_only=True, item="shuffle_matrix")
     item = f"shuffle_matrix({channels}, {groups})"
     compare_arrays(got, want, item, mistakes=[
-        ("this matrix undoes the shuffle: row o of a 1×1 weight says which input channels make "
-         "output channel o", np.asarray(want).T)] if channels > 2 else [])
+        (_("this matrix undoes the shuffle: row o of a 1×1 weight says which input channels "
+           "make output channel o"), np.asarray(want).T)] if channels > 2 else [])
 
 
 @learner_check
@@ -75,6 +76,6 @@ def relu_recovery_error(relu_recovery_error, points, dims, seed):
     item = f"relu_recovery_error(points, {dims}, seed={seed})"
     values = np.asarray(got, dtype=float) if isinstance(got, (list, tuple, np.ndarray)) else None
     if values is not None and values.shape == (len(dims),) and np.all(np.abs(values) < 1e-9):
-        raise CheckFailure(f"{item}: every point comes back exactly: the ReLU seems missing, or "
-                           "applied where it changes nothing.")
+        raise CheckFailure(_("{item}: every point comes back exactly: the ReLU seems missing, "
+                             "or applied where it changes nothing.").format(item=item))
     compare_arrays(got, want, item)

@@ -23,6 +23,8 @@ import pathlib
 import numpy as np
 import torch
 
+from onebyone.checks.messages import _
+
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 DATA_SHIPPED = DATA  # (DATA may be pointed elsewhere by a test; this stays the kit's folder)
 
@@ -132,10 +134,10 @@ class Stored:
     def __call__(self, name, *args):
         key = digest(name, args)
         if key not in self.records:
-            raise MissingCase(
-                f"The kit holds no reference output for this test of {self.assignment!r}: "
-                "the notebook and the kit do not belong together. Download both again from "
-                "the course site.")
+            raise MissingCase(_(
+                "The kit holds no reference output for this test of {assignment!r}: the "
+                "notebook and the kit do not belong together. Download both again from the "
+                "course site.").format(assignment=self.assignment))
         return self.records[key]
 
 

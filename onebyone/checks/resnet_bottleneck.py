@@ -17,6 +17,7 @@ from onebyone.checks.core import (
     learner_check,
     passed,
 )
+from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
 from onebyone.checks.roles import RecordedModule, compare_modules, kind, layers_of, pair, setting
 
@@ -31,19 +32,19 @@ def _explain(in_channels, mid_channels, out_channels, stride):
     def explain(missing, extra, learner_units):
         extra_convs = [dict(s) for s in extra if kind(s) == "conv"]
         if any("bias" in conv for conv in extra_convs):
-            return "The convolutions take bias=False: a batch norm follows each of them."
+            return _("The convolutions take bias=False: a batch norm follows each of them.")
         extra_norms = [dict(s)["running_var"][0] for s in extra if kind(s) == "norm"]
         missing_norms = [dict(s)["running_var"][0] for s in missing if kind(s) == "norm"]
         if out_channels in extra_norms:
-            return ("In the pre-activation block nothing normalises the block's output or the "
-                    "shortcut: batch norms come before convolutions, never after the last one.")
+            return _("In the pre-activation block nothing normalises the block's output or the "
+                     "shortcut: batch norms come before convolutions, never after the last one.")
         if in_channels in missing_norms:
-            return ("The block's input needs a batch norm of its own: the pre-activation "
-                    "starts there.")
+            return _("The block's input needs a batch norm of its own: the pre-activation "
+                     "starts there.")
         if not projected and any(dict(s)["weight"][2:] == (1, 1) and dict(s)["weight"][:2]
                                  == (out_channels, in_channels) for s in extra if
                                  kind(s) == "conv"):
-            return "The shape is unchanged here: the shortcut is the identity."
+            return _("The shape is unchanged here: the shortcut is the identity.")
         return ""
 
     return explain
@@ -56,12 +57,15 @@ def _diagnose(in_channels, mid_channels, out_channels, stride):
         for conv in convs:
             k, s = pair(setting(conv, "kernel_size")), pair(setting(conv, "stride"))
             if k == (3, 3) and s != (stride, stride):
-                should = "downsample (stride 2)" if stride != 1 else "keep the size (stride 1)"
-                return (f"your 3×3 convolution has stride {s[0]}, but the block should "
-                        f"{should}: the stride sits on the 3×3 convolution.")
+                told = (_("your 3×3 convolution has stride {stride}, but the block should "
+                          "downsample (stride 2): the stride sits on the 3×3 convolution.")
+                        if stride != 1 else
+                        _("your 3×3 convolution has stride {stride}, but the block should keep "
+                          "the size (stride 1): the stride sits on the 3×3 convolution."))
+                return told.format(stride=s[0])
             if k == (3, 3) and pair(setting(conv, "padding")) != (1, 1):
-                return ("your 3×3 convolution is not padded by 1, so it shrinks the map: "
-                        "use padding=1.")
+                return _("your 3×3 convolution is not padded by 1, so it shrinks the map: "
+                         "use padding=1.")
         return ""
 
     return diagnose
@@ -90,9 +94,9 @@ def stride_cost(stride_cost, h, w, in_channels, mid_channels, out_channels):
     got = call_learner(stride_cost, h, w, in_channels, mid_channels, out_channels,
                        numpy_only=True, item="stride_cost")
     if not isinstance(got, tuple) or len(got) != 2:
-        raise CheckFailure(f"{item}: return a pair (v1, v1.5).")
-    check_equal(got[0], want[0], f"{item}, v1 (stride on the first 1×1)")
-    check_equal(got[1], want[1], f"{item}, v1.5 (stride on the 3×3)")
+        raise CheckFailure(_("{item}: return a pair (v1, v1.5).").format(item=item))
+    check_equal(got[0], want[0], _("{item}, v1 (stride on the first 1×1)").format(item=item))
+    check_equal(got[1], want[1], _("{item}, v1.5 (stride on the 3×3)").format(item=item))
 
 
 @learner_check

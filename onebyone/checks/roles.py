@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from onebyone.checks.core import CheckFailure, compare_arrays, forward
+from onebyone.checks.messages import _
 
 MAX_TRIES = 720  # assignments tried for units of the same shape (6! = 720)
 
@@ -53,7 +54,7 @@ def units(state):
     """The units of a state_dict, in the order their first tensor appears."""
     by_owner = {}
     for key, value in state.items():
-        owner, _, leaf = key.rpartition(".")
+        owner, _dot, leaf = key.rpartition(".")
         by_owner.setdefault(owner, {})[leaf] = tuple(value.shape)
     return [Unit(owner, tuple(sorted(leaves.items()))) for owner, leaves in by_owner.items()]
 
@@ -72,22 +73,27 @@ def describe(signature):
     shapes = dict(signature)
     found = kind(signature)
     if found == "norm":
-        return f"a batch norm over {shapes['running_var'][0]} channels"
+        return _("a batch norm over {channels} channels").format(
+            channels=shapes["running_var"][0])
     if found == "conv":
         out, inp, kh, kw = shapes["weight"]
-        bias = "with" if "bias" in shapes else "without"
-        article = "an" if str(kh).startswith(("8", "11", "18")) else "a"
-        return f"{article} {kh}×{kw} convolution from {inp} to {out} channels, {bias} bias"
+        article = "an" if str(kh).startswith(("8", "11", "18")) else "a"  # English only
+        told = (_("{article} {kh}×{kw} convolution from {inp} to {out} channels, with bias")
+                if "bias" in shapes else
+                _("{article} {kh}×{kw} convolution from {inp} to {out} channels, without bias"))
+        return told.format(article=article, kh=kh, kw=kw, inp=inp, out=out)
     if found == "linear":
         out, inp = shapes["weight"]
-        bias = "with" if "bias" in shapes else "without"
-        return f"a Linear layer from {inp} to {out} features, {bias} bias"
-    return "a layer holding " + ", ".join(f"{name} {shape}" for name, shape in signature)
+        told = (_("a Linear layer from {inp} to {out} features, with bias") if "bias" in shapes
+                else _("a Linear layer from {inp} to {out} features, without bias"))
+        return told.format(inp=inp, out=out)
+    return _("a layer holding {tensors}").format(
+        tensors=", ".join(f"{name} {shape}" for name, shape in signature))
 
 
 def structure_message(item, missing, extra, learner_units=(), explain=None):
     """The learner's message when the units differ: a guess at the mistake, then the lists."""
-    lines = [f"{item}: your module does not hold the layers it needs."]
+    lines = [_("{item}: your module does not hold the layers it needs.").format(item=item)]
     guess = explain(missing, extra, learner_units) if explain else ""
     if guess:
         lines.append(guess)
@@ -97,9 +103,9 @@ def structure_message(item, missing, extra, learner_units=(), explain=None):
                          for sig, n in counter.items())
 
     if missing:
-        lines.append(f"Missing from yours: {listed(missing)}.")
+        lines.append(_("Missing from yours: {layers}.").format(layers=listed(missing)))
     if extra:
-        lines.append(f"In yours but not needed: {listed(extra)}.")
+        lines.append(_("In yours but not needed: {layers}.").format(layers=listed(extra)))
     return "\n".join(lines)
 
 
@@ -137,7 +143,7 @@ class _Prober:
         state = {}
         for unit in self.reference_units:
             target = self.by_owner[assignment[unit.owner]]
-            for leaf, _ in unit.signature:
+            for leaf, _shape in unit.signature:
                 state[target.key(leaf)] = values[unit.key(leaf)].clone()
         return state
 
@@ -184,7 +190,7 @@ def match(reference, learner, x, item, explain=None, tolerance=1e-5):
     assignment = {r: g for refs, gots in groups.values() for r, g in zip(refs, gots, strict=True)}
     prober = _Prober(reference, learner, x, item, reference_units, learner_units)
     try:
-        ambiguous = [sig for sig, (refs, _) in groups.items() if len(refs) > 1]
+        ambiguous = [sig for sig, (refs, _gots) in groups.items() if len(refs) > 1]
         if ambiguous and prober.error(assignment, values, prober.expected(values)) > tolerance:
             _search(prober, groups, ambiguous, assignment, values, tolerance)
     finally:
@@ -217,7 +223,7 @@ def _search(prober, groups, ambiguous, assignment, values, tolerance):
             chosen = free[0]
             if len(free) > 1:  # the last one left needs no probe
                 probe = dict(neutral)
-                for leaf, _ in sig:
+                for leaf, _shape in sig:
                     probe[owners[ref].key(leaf)] = values[owners[ref].key(leaf)]
                 expected = prober.expected(probe)
                 chosen = next((candidate for candidate in free
@@ -322,7 +328,7 @@ def compare_modules(learner, reference, x, item, modes=("eval",), mistakes=None,
             if told:
                 raise CheckFailure(f"{item}: {told}\n({failure})") from None
             raise
-        name = f"{item}(x) in {mode}() mode"
+        name = _("{item}(x) in {mode}() mode").format(item=item, mode=mode)
         try:
             compare_arrays(got, expected, name, atol=atol, rtol=rtol)
         except CheckFailure:
@@ -338,7 +344,8 @@ def _explain_failure(got, expected, name, mode, mistakes, diagnose, learner, ite
     try:
         compare_arrays(got, expected, name, mistakes=known, atol=atol, rtol=rtol)
     except CheckFailure as failure:
-        told = "" if "It looks like" in str(failure) or diagnose is None else diagnose(learner)
+        named = getattr(failure, "names_a_mistake", False)  # a known mistake says it best
+        told = "" if named or diagnose is None else diagnose(learner)
         if told:
             raise CheckFailure(f"{item}: {told}\n({failure})") from None
         raise
@@ -354,7 +361,7 @@ def _probes(state):
     for unit in units(state):
         if kind(unit.signature) == "norm":
             probe = dict(found["neutral"])
-            for leaf, _ in unit.signature:
+            for leaf, _shape in unit.signature:
                 probe[unit.key(leaf)] = state[unit.key(leaf)]
             found[f"probe:{unit.owner}"] = probe
     return found

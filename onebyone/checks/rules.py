@@ -6,6 +6,8 @@ the grader also reads the student's source (tools/grading/static.py). Both ask t
 forbidden and both raise the failure it words.
 """
 
+from onebyone.checks.messages import _
+
 REFERENCE_PACKAGE = "onebyone"
 NUMPY_ONLY_FORBIDS = "torch"
 
@@ -17,6 +19,14 @@ def forbidden_packages(numpy_only):
 
 def broken(item, what, numpy_only, verb="uses"):
     """The learner's message when `item` `verb`s (uses / called) `what`, which the rule forbids."""
-    rule = "NumPy only, without torch or" if numpy_only else "without"
-    return (f"{item} {verb} {what}.\nThis item must be written {rule} the course's reference "
-            f"package `{REFERENCE_PACKAGE}`:\nit scores zero until it does the work itself.")
+    if verb == "called":
+        found = _("{item} called {what}.").format(item=item, what=what)
+    else:
+        found = _("{item} uses {what}.").format(item=item, what=what)
+    if numpy_only:
+        rule = _("This item must be written NumPy only, without torch or the course's reference "
+                 "package `{package}`:\nit scores zero until it does the work itself.")
+    else:
+        rule = _("This item must be written without the course's reference package "
+                 "`{package}`:\nit scores zero until it does the work itself.")
+    return found + "\n" + rule.format(package=REFERENCE_PACKAGE)

@@ -39,8 +39,15 @@ def _translations(args):
         incomplete += not state.complete
         print(f"{docname:55} {state.total:4} entries, {len(state.untranslated):4} untranslated, "
               f"{len(state.fuzzy):4} fuzzy")
+    from onebyone.tools import check_messages  # the checks' messages, for the notebooks
+
+    for path in check_messages.update(args.folder / "onebyone"):
+        state = translation.catalogue_state(path)
+        incomplete += not state.complete
+        print(f"{str(path.relative_to(args.folder)):55} {state.total:4} entries, "
+              f"{len(state.untranslated):4} untranslated, {len(state.fuzzy):4} fuzzy")
     print(f"\n{incomplete} catalogue(s) to finish in {translation.catalogue_folder(args.folder)}"
-          if incomplete else "\nEvery catalogue is complete.")
+          " or onebyone/checks/locale" if incomplete else "\nEvery catalogue is complete.")
     return 0
 
 

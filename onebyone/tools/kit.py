@@ -127,7 +127,7 @@ def write_blocks(root):
 # What the kit's wheel holds: the course library, the checks and their data. Never the tools
 # (grading, release, the reference's runner, the `onebyone` command): they stay in the course
 # folder, installed in the course's own environment only.
-KIT_EXCLUDES = ("tools", "__pycache__", "*.pyc")
+KIT_EXCLUDES = ("tools", "__pycache__", "*.pyc", "*.mo")  # .mo: compiled afresh
 
 
 def kit_pyproject(root):
@@ -156,7 +156,7 @@ dependencies = [{quoted}]
 include = ["onebyone*"]
 
 [tool.setuptools.package-data]
-"onebyone.checks" = ["data/*.npz"]
+"onebyone.checks" = ["data/*.npz", "locale/*/LC_MESSAGES/*.po", "locale/*/LC_MESSAGES/*.mo"]
 """
 
 
@@ -177,6 +177,10 @@ def build_wheel(root, into):
                                                               encoding="utf-8")
         shutil.copytree(root / "onebyone", pathlib.Path(scratch) / "onebyone",
                         ignore=shutil.ignore_patterns(*KIT_EXCLUDES))
+        # the checks' messages in every language, compiled for the stdlib's gettext
+        from onebyone.tools import check_messages  # (Babel: only when a kit is built)
+
+        check_messages.compile_catalogues(pathlib.Path(scratch) / "onebyone")
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
              "--no-build-isolation", "--wheel-dir", str(into), scratch],

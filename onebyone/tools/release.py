@@ -3,12 +3,14 @@
 Each assignment is solutions/<id>/<id>.ipynb; nbgrader strips the solutions and hidden tests and
 writes exercises/<id>/<id>.ipynb. The course commits both. First, the kit's "how to get going"
 block, address and chapter links are brought up to date in the sources and intro.md (kit.py);
-last, the public tests' reference outputs are recorded into the kit's data (answers.py).
+then the public tests' reference outputs are recorded into the kit's data (answers.py); last,
+each Chinese notebook is made from its English release (chinese_notebooks.py), and the checks'
+message catalogues are compiled, so that the course's own checks speak Chinese too.
 """
 
 import subprocess
 
-from onebyone.tools import answers, environment, kit
+from onebyone.tools import answers, check_messages, chinese_notebooks, environment, kit
 
 ROOT = environment.course_root()
 
@@ -38,3 +40,9 @@ def release(assignment_ids, root=ROOT):
         print(f"released exercises/{assignment}/{assignment}.ipynb")
         stored = answers.record(assignment, root)
         print(f"recorded {stored} reference outputs into onebyone/checks/data/{assignment}.npz")
+        chinese = chinese_notebooks.write(assignment, root)
+        left = (f" ({len(chinese.untranslated)} blocks still English: `make translations`)"
+                if chinese.untranslated else "")
+        print(f"wrote exercises/{assignment}/{chinese_notebooks.LANGUAGE}/{assignment}.ipynb{left}")
+    for compiled in check_messages.compile_catalogues(root / "onebyone"):
+        print(f"compiled {compiled.relative_to(root)}")

@@ -65,6 +65,13 @@ class TestCell:
     description: str  # the test cell's docstring: released to students, so safe to show
 
 
+def _cells_by_id(path: pathlib.Path) -> dict:
+    import nbformat
+
+    release = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    return {grade_id(c): c for c in release.cells if grade_id(c)}
+
+
 class Source:
     """The instructor's notebook for one assignment (hidden tests included: the grader's only)."""
 
@@ -78,9 +85,17 @@ class Source:
         self.by_id = {grade_id(c): c for c in self.cells if grade_id(c)}
         # the released copies (hidden tests removed, checksums set) are what students received
         self.released = {}
+        # the same release in other languages (exercises/<id>/<language>/<id>.ipynb): a student
+        # may have received any of them, so a read-only cell may match any
+        self.translated: list[dict] = []
         if release_path is not None and release_path.is_file():
-            release = nbformat.reads(release_path.read_text(encoding="utf-8"), as_version=4)
-            self.released = {grade_id(c): c for c in release.cells if grade_id(c)}
+            self.released = _cells_by_id(release_path)
+            self.translated = [_cells_by_id(path) for path
+                               in sorted(release_path.parent.glob(f"*/{release_path.name}"))]
+
+    def released_copies(self, gid: str) -> list:
+        """The read-only cell `gid` as each language's release gave it (English first)."""
+        return [cells[gid] for cells in [self.released, *self.translated] if gid in cells]
 
     def tests(self) -> list[TestCell]:
         """The autograded test cells, in order."""

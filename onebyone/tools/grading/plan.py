@@ -89,24 +89,24 @@ def build(source: Source, submission: dict) -> tuple[list[Step], list[str]]:
         elif cell.cell_type == "code":
             steps.append(Step("both", gid or "setup", cell.source))
         if gid in source.released and not utils.is_solution(cell):
-            notes.extend(_tampering_note(source.released[gid], gid, seen, submission))
+            notes.extend(_tampering_note(source.released_copies(gid), gid, seen, submission))
         for extra in extra_after.get(gid, []) if gid else []:
             added += 1
             steps.append(Step("student", f"added cell {added}", cell_text(extra)))
     return steps, notes
 
 
-def _tampering_note(released_cell, gid, seen, submission):
-    """A note when the student's copy of a read-only cell is missing or differs from the released
-    one (nbgrader's checksums, computed here: the checksum stored in the submission is the
-    student's to edit)."""
+def _tampering_note(released_cells, gid, seen, submission):
+    """A note when the student's copy of a read-only cell is missing or differs from every
+    released one, in any language (nbgrader's checksums, computed here: the checksum stored in
+    the submission is the student's to edit)."""
     if gid not in seen:
         return [f"read-only cell {gid} was deleted: restored from the source"]
     mine = next(c for c in submission.cells if isinstance(c, dict) and grade_id(c) == gid)
     try:
-        same = mine.get("cell_type") == released_cell.cell_type and (
-            utils.compute_checksum(nbformat.from_dict(mine))
-            == utils.compute_checksum(released_cell))
+        checksum = utils.compute_checksum(nbformat.from_dict(mine))
+        same = any(mine.get("cell_type") == released.cell_type
+                   and checksum == utils.compute_checksum(released) for released in released_cells)
     except Exception:  # metadata the checksum cannot read: it was edited
         same = False
     return [] if same else [f"read-only cell {gid} was changed: restored from the source"]
