@@ -120,7 +120,8 @@ def test_chinese_page_works_offline_in_a_browser(site_zh, docname, source):
 
     problems = site_zh.check_page(docname, expect_math=bool(SOURCE_MATH.search(prose(source))),
                                   alt_script=CHINESE, dark_figures=False,
-                                  notebook=chinese_path(source) if source.suffix == ".ipynb" else None)
+                                  notebook=(chinese_path(source) if source.suffix == ".ipynb"
+                                            else None))
     assert not problems, f"zh/{docname}:\n" + "\n".join(problems)
 
 
