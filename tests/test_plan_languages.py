@@ -5,6 +5,7 @@ English release's, translated. Those cells are read-only (nbgrader's checksums),
 accept each language's copy as untouched, and still note a cell changed from both."""
 
 import json
+import pathlib
 
 import nbformat
 import pytest
@@ -42,3 +43,27 @@ def test_a_changed_translated_cell_is_noted(assignment):
     notes = _notes(source, json.dumps(notebook))
     assert notes == [f"read-only cell {cell['metadata']['nbgrader']['grade_id']} was changed: "
                      "restored from the source"]
+
+
+def test_a_dask_worker_knows_every_language_release(tmp_path, monkeypatch):
+    """What a Dask worker receives of the course rebuilds the same releases (its own folder)."""
+    from onebyone.tools.grading import cluster, cluster_worker
+
+    monkeypatch.setattr(cluster_worker, "_scratch", lambda: str(tmp_path))
+    payload = cluster._source_payload(ROOT, None)
+    folder = cluster_worker._sources_folder(payload)
+    here = course.sources_of(ROOT)
+    there = course.sources_of(pathlib.Path(folder))
+    assert sorted(there) == sorted(here) == ASSIGNMENTS
+    for assignment in ASSIGNMENTS:
+        assert len(there[assignment].translated) == len(here[assignment].translated) >= 1
+        assert there[assignment].text == here[assignment].text
+
+
+def test_a_sources_name_outside_the_folder_is_refused(tmp_path, monkeypatch):
+    from onebyone.tools.grading import cluster_worker
+
+    monkeypatch.setattr(cluster_worker, "_scratch", lambda: str(tmp_path))
+    with pytest.raises(ValueError, match="not a course path"):
+        cluster_worker._sources_folder({"../escape.ipynb": b"{}"})
+    assert not (tmp_path.parent / "escape.ipynb").exists()

@@ -53,14 +53,15 @@ def _client(scheduler):
         raise ClusterError(f"cannot reach the Dask scheduler {scheduler}: {reason}") from None
 
 
-def _source_payload(course, assignment_ids):
-    """{id: (source notebook bytes, release bytes or None)}: what the workers need of the
-    course."""
+def _source_payload(course, assignment_ids) -> dict[str, bytes]:
+    """{path in the course: bytes} of what the workers need of the course: each source notebook,
+    its release and the release's translations (exercises/<id>/<language>/<id>.ipynb)."""
     payload = {}
     for assignment, path in course_layout.source_files(course, assignment_ids).items():
         release = course_layout.release_file(course, assignment)
-        payload[assignment] = (path.read_bytes(),
-                               release.read_bytes() if release.is_file() else None)
+        for each in (path, release, *sorted(release.parent.glob(f"*/{release.name}"))):
+            if each.is_file():
+                payload[each.relative_to(course).as_posix()] = each.read_bytes()
     return payload
 
 

@@ -74,24 +74,26 @@ def _scratch():
     return folder
 
 
-def _sources_folder(sources):
-    """The source notebooks {id: (source bytes, release bytes or None)} as a course folder
-    (solutions/ and exercises/), written once per set of sources."""
+def _sources_folder(sources: dict[str, bytes]) -> str:
+    """The course's notebooks {path in the course: bytes} (solutions/ and exercises/) as a course
+    folder, written once per set of sources."""
     digest = hashlib.sha256()
-    for assignment, (source, release) in sorted(sources.items()):
-        for part in (assignment.encode(), source, release or b""):
+    for name, data in sorted(sources.items()):
+        for part in (name.encode(), data):
             digest.update(len(part).to_bytes(8, "big") + part)
     digest = digest.hexdigest()[:16]
     folder = pathlib.Path(_scratch()) / f"sources-{digest}"
     if not folder.is_dir():
         try:
             with files.written_whole(folder) as partial:
-                for assignment, (source, release) in sources.items():
-                    for part, data in (("solutions", source), ("exercises", release)):
-                        if data is not None:
-                            (partial / part / assignment).mkdir(parents=True, exist_ok=True)
-                            (partial / part / assignment / f"{assignment}.ipynb").write_bytes(
-                                data)
+                for name, data in sources.items():
+                    path = partial / name
+                    # the payload is the grader's own, but a name must stay inside the folder
+                    relative = pathlib.PurePosixPath(name)
+                    if relative.is_absolute() or ".." in relative.parts:
+                        raise ValueError(f"not a course path: {name}")
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(data)
         except OSError:
             if not folder.is_dir():
                 raise
