@@ -19,6 +19,7 @@ import statistics
 from nbgrader import utils
 
 from onebyone.tools.grading import course, feedback, outline, pages, plan, similarity
+from onebyone.tools.grading.result import Status
 
 TOP_MESSAGES = 5  # failure messages listed per test
 TOP_GROUPS = 20  # groups of alike submissions shown per solution cell
@@ -158,7 +159,7 @@ def similar_cells(source, notebooks):
 
 def _assignment(assignment, source, results, notebooks):
     plan_ = outline.of(source, assignment)
-    scores = [r.score for r in results]
+    scores = [r.final_score for r in results]  # after the late penalty, as in grades.csv
     max_score = source.max_score()
     chart, alt = score_chart(scores, max_score, assignment)
     tests = []
@@ -178,8 +179,11 @@ def _assignment(assignment, source, results, notebooks):
 
 
 def render(results, sources, notebooks):
-    """The report's HTML. `results`: this run's Results; `notebooks`: {(student, assignment):
+    """The report's HTML. `results`: this run's Results (and the roster's students who did not
+    submit, status NOT_SUBMITTED); `notebooks`: {(student, assignment):
     path of the submitted notebook}."""
+    absent = [r for r in results if r.status is Status.NOT_SUBMITTED]
+    results = [r for r in results if r.status is not Status.NOT_SUBMITTED]
     by_assignment = collections.defaultdict(list)
     for result in results:
         by_assignment[result.assignment].append(result)
@@ -192,8 +196,10 @@ def render(results, sources, notebooks):
         assignments.append(_assignment(assignment, source, by_assignment[assignment], mine))
     trouble = sorted((r for r in results if not r.normal), key=lambda r: (r.assignment,
                                                                            r.student))
+    late = sorted((r for r in results if r.late_penalty), key=lambda r: (r.assignment,
+                                                                        r.student))
     return pages.render("report.html", assignments=assignments, trouble=trouble,
-                        total=len(results), threshold=similarity.THRESHOLD,
+                        total=len(results), late=late, absent=absent, threshold=similarity.THRESHOLD,
                         window=similarity.WINDOW + similarity.K - 1)
 
 
