@@ -199,7 +199,8 @@ def render(results, sources, notebooks):
     late = sorted((r for r in results if r.late_penalty), key=lambda r: (r.assignment,
                                                                         r.student))
     return pages.render("report.html", assignments=assignments, trouble=trouble,
-                        total=len(results), late=late, absent=absent, threshold=similarity.THRESHOLD,
+                        total=len(results), late=late, absent=absent,
+                        threshold=similarity.THRESHOLD,
                         window=similarity.WINDOW + similarity.K - 1)
 
 

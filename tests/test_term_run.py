@@ -1,0 +1,206 @@
+"""The instructor's term through `onebyone grade`, on a course made by nbgrader's commands (its
+gradebook, its due date from `nbgrader db assignment add --duedate`, its late policy in
+nbgrader_config.py): a Canvas zip, a Moodle zip and nbgrader's own layout in, with a roster;
+every roster student out in grades.csv, the report and the platforms' grade files; late
+penalties as nbgrader's plugin and `nbgrader export` give them; a score set by hand through
+nbgrader's Gradebook API kept on the next run."""
+
+import csv
+import datetime
+import shutil
+import zipfile
+
+import course
+import grading_samples as samples
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from nbgrader.exchange.abc.exchange import Exchange
+from nbgrader.plugins import LateSubmissionPlugin
+
+from onebyone.tools import cli, environment
+
+A = samples.ASSIGNMENT
+DUE = datetime.datetime(2026, 3, 1, 17, 0, 0)  # naive UTC, as nbgrader stores it
+ROSTER = """id,first_name,last_name,email,lms_id
+ada,Ada,Lovelace,ada@example.org,1001
+bob,Bob,Byron,bob@example.org,1002
+cy,Cy,Curie,cy@example.org,1003
+dee,Dee,Noether,dee@example.org,1004
+"""
+CANVAS = {"ada": "lovelaceada_1001_50001_one-by-one.ipynb",
+          "bob": "byronbob_LATE_1002_50002_one-by-one.ipynb",
+          "cy": "curiecy_1003_50003_one-by-one-1.ipynb"}
+MOODLE = {"ada": "Ada Lovelace_1001_assignsubmission_file_/one-by-one.ipynb",
+          "bob": "Bob Byron_1002_assignsubmission_file_/one-by-one (1).ipynb",
+          "cy": "Cy Curie_1003_assignsubmission_file_/homework.ipynb"}
+
+
+@pytest.fixture(scope="module")
+def notebooks():
+    """{student: notebook text}: ada and cy honest, bob the release as handed out (fails)."""
+    honest = samples.dumps(samples.honest(A))
+    return {"ada": honest, "bob": samples.dumps(samples.release_notebook(A)), "cy": honest}
+
+
+@pytest.fixture(scope="module")
+def expected(notebooks):
+    """Each student's score computed the second way (a plain in-process run)."""
+    return {s: sum(samples.reference_scores(nbformat.reads(text, as_version=4),
+                                            A).values()) for s, text in notebooks.items()}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """A course folder as nbgrader leaves it: the sources, the course's nbgrader_config.py, the
+    assignment's due date set with nbgrader's own command."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PATH", environment.with_env_bin()["PATH"])  # nbgrader runs `alembic` by name
+    folder = samples.copy_course(tmp_path_factory.mktemp("term"), [A])
+    shutil.copy(course.ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    course.nbgrader(folder, "db", "assignment", "add", A, f"--duedate={DUE} UTC")
+    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    yield folder
+    mp.undo()
+
+
+def _copy(made, tmp_path):
+    folder = tmp_path / "course"
+    shutil.copytree(made, folder)
+    return folder
+
+
+def _grade(folder, submissions, out, *more):
+    return cli.main(["grade", str(submissions), "--course", str(folder), "--out", str(out),
+                     "--jobs", "2", "--roster", str(folder / "roster.csv"), *more])
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def _grades(out):
+    return {r["student_id"]: r for r in samples.read_csv(out / "grades.csv")}
+
+
+def _zip(target, names, notebooks):
+    with zipfile.ZipFile(target, "w") as archive:
+        for student, name in names.items():
+            archive.writestr(name, notebooks[student])
+    return target
+
+
+@pytest.mark.parametrize("platform", ["canvas", "moodle"])
+def test_a_platform_zip_and_a_roster_give_every_student_a_row_and_the_grade_files(
+        made, tmp_path, notebooks, expected, platform, capsys):
+    folder, out = _copy(made, tmp_path), tmp_path / "out"
+    names = {"canvas": CANVAS, "moodle": MOODLE}[platform]
+    download = _zip(tmp_path / f"{platform}.zip", names, notebooks)
+    assert _grade(folder, download, out, "--assignment", A) == 0
+    err = capsys.readouterr().err
+    assert "Not submitted (1 of the roster): dee/one-by-one" in err
+
+    grades = _grades(out)
+    assert sorted(grades) == ["ada", "bob", "cy", "dee"]  # the roster, not only the senders
+    for student, score in expected.items():
+        assert float(grades[student]["score"]) == score
+        assert grades[student]["status"] == "graded"
+    assert grades["dee"]["status"] == "not submitted" and float(grades["dee"]["score"]) == 0
+
+    # the gradebook is the one nbgrader's commands read in the course: no other was made
+    assert (folder / "gradebook.db").is_file() and not (out / "gradebook.db").exists()
+    course.nbgrader(folder, "export", "--to=export.csv")
+    exported = {r["student_id"]: r for r in samples.read_csv(folder / "export.csv")}
+    assert {s: float(r["score"]) for s, r in exported.items()} == {
+        s: float(r["score"]) for s, r in grades.items()}
+    assert exported["ada"]["first_name"] == "Ada" and exported["dee"]["email"] == \
+        "dee@example.org"
+
+    roster = samples.read_csv(folder / "roster.csv")
+    canvas = _rows(out / "canvas-grades.csv")
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert canvas[0][5] == A and canvas[1][5] == "10"
+    assert [(r[1], float(r[5])) for r in canvas[2:]] == [
+        (s["lms_id"], float(grades[s["id"]]["score"])) for s in roster]
+    moodle = _rows(out / "moodle-grades.csv")
+    assert moodle[0] == ["First name", "Last name", "ID number", "Email address", A]
+    assert [(r[2], r[3], float(r[4])) for r in moodle[1:]] == [
+        (s["id"], s["email"], float(grades[s["id"]]["score"])) for s in roster]
+
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Not submitted (students of the roster, score 0): dee (one-by-one)" in report
+
+
+def _stamp(when):
+    return when.replace(tzinfo=datetime.timezone.utc).strftime(
+        Exchange.timestamp_format.default_value)
+
+
+def test_late_work_is_penalised_as_nbgrader_rules_it_and_a_score_given_by_hand_stays(
+        made, tmp_path, notebooks, expected, capsys):
+    """nbgrader's layout with `timestamp.txt`: cy two hours late under the course's policy
+    "zero"; then a score given by hand in the gradebook reaches every output on the next run,
+    which grades nothing again."""
+    folder, out = _copy(made, tmp_path), tmp_path / "out"
+    with open(folder / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    late_by = {"ada": -datetime.timedelta(hours=1), "bob": datetime.timedelta(minutes=5),
+               "cy": datetime.timedelta(hours=2)}
+    for student, text in notebooks.items():
+        target = folder / "submitted" / student / A
+        target.mkdir(parents=True)
+        (target / f"{A}.ipynb").write_text(text, encoding="utf-8")
+        (target / "timestamp.txt").write_text(_stamp(DUE + late_by[student]))
+    assert _grade(folder, folder / "submitted", out, "--assignment", A) == 0
+
+    grades = _grades(out)
+    plugin = LateSubmissionPlugin(penalty_method="zero")
+    for student, delta in late_by.items():
+        seconds = max(delta.total_seconds(), 0)
+        penalty = (plugin.late_submission_penalty(student, expected[student], seconds) or 0.0
+                   if seconds else 0.0)
+        assert float(grades[student]["late_penalty"]) == penalty
+        assert float(grades[student]["score"]) == max(0.0, expected[student] - penalty)
+    assert float(grades["cy"]["late_penalty"]) == expected["cy"] > 0  # the policy bit
+    course.nbgrader(folder, "export", "--to=export.csv")
+    exported = {r["student_id"]: r for r in samples.read_csv(folder / "export.csv")}
+    for student in late_by:
+        assert float(exported[student]["late_submission_penalty"]) == \
+            float(grades[student]["late_penalty"])
+        assert float(exported[student]["score"]) == float(grades[student]["score"])
+    page = (out / "feedback" / "cy" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert f"{expected['cy']:g} taken off by the course" in page
+    capsys.readouterr()
+
+    # a score given by hand, through the API formgrader uses: ada's first test now 0
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_submission(A, "ada").notebooks[0].grades[0]
+        hand_cell, taken = grade.name, grade.max_score
+        grade.manual_score = 0.0
+        gradebook.db.commit()
+    assert _grade(folder, folder / "submitted", out, "--assignment", A) == 0
+    assert "(0 now, 3 unchanged" in capsys.readouterr().err
+    after = _grades(out)
+    assert float(after["ada"]["score"]) == expected["ada"] - taken
+    items = {(r["student_id"], r["grade_id"]): r for r in samples.read_csv(out / "items.csv")}
+    assert float(items[("ada", hand_cell)]["score"]) == 0.0
+    page = (out / "feedback" / "ada" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert f"<strong>{expected['ada'] - taken:g} / 10</strong>" in page
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:  # and it stays
+        assert gradebook.find_submission(A, "ada").score == expected["ada"] - taken
+
+
+def test_input_that_matches_nothing_is_one_line_and_exit_2(made, tmp_path, capsys):
+    folder = _copy(made, tmp_path)
+    download = tmp_path / "download"
+    (download / "misc").mkdir(parents=True)
+    (download / "Untitled.ipynb").write_text("{}")
+    (download / "notes.txt").write_text("notes")
+    (download / "misc" / "readme.md").write_text("readme")
+    code = cli.main(["grade", str(download), "--course", str(folder), "--out",
+                     str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "found no submission among 3 file(s)" in err and "Untitled.ipynb" in err
+    assert "Traceback" not in err
