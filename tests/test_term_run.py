@@ -36,11 +36,17 @@ MOODLE = {"ada": "Ada Lovelace_1001_assignsubmission_file_/one-by-one.ipynb",
           "cy": "Cy Curie_1003_assignsubmission_file_/homework.ipynb"}
 
 
+# bob's conv1x1 does not parse: its tests fail on a name his cell never got to define
+SYNTAX_ERROR = "def conv1x1(x, weight, bias=None, groups=1)\n    return x\n"
+
+
 @pytest.fixture(scope="module")
 def notebooks():
-    """{student: notebook text}: ada and cy honest, bob the release as handed out (fails)."""
+    """{student: notebook text}: ada and cy honest, bob the release with a conv1x1 that does
+    not parse (fails)."""
     honest = samples.dumps(samples.honest(A))
-    return {"ada": honest, "bob": samples.dumps(samples.release_notebook(A)), "cy": honest}
+    bob = samples.set_code(samples.release_notebook(A), samples.CONV_ITEM, SYNTAX_ERROR)
+    return {"ada": honest, "bob": samples.dumps(bob), "cy": honest}
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +177,9 @@ def test_late_work_is_penalised_as_nbgrader_rules_it_and_a_score_given_by_hand_s
         assert float(exported[student]["score"]) == float(grades[student]["score"])
     page = (out / "feedback" / "cy" / A / f"{A}.html").read_text(encoding="utf-8")
     assert f"{expected['cy']:g} taken off by the course" in page
+    # bob's page blames his SyntaxError, not a name he forgot to define
+    page = (out / "feedback" / "bob" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert "raised SyntaxError" in page and "define it in your notebook" not in page
     capsys.readouterr()
 
     # a score given by hand, through the API formgrader uses: ada's first test now 0
@@ -204,3 +213,58 @@ def test_input_that_matches_nothing_is_one_line_and_exit_2(made, tmp_path, capsy
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "found no submission among 3 file(s)" in err and "Untitled.ipynb" in err
     assert "Traceback" not in err
+
+
+def test_an_out_that_is_a_file_is_one_line(made, tmp_path, capsys):
+    folder = _copy(made, tmp_path)
+    (tmp_path / "out.txt").write_text("mine")
+    code = cli.main(["grade", str(folder), "--course", str(folder), "--out",
+                     str(tmp_path / "out.txt")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "is a file" in err
+    assert (tmp_path / "out.txt").read_text() == "mine"
+
+
+def test_the_summary_names_only_what_exists(tmp_path):
+    """A run whose results were all kept from an earlier one writes no page: the summary names
+    no feedback folder, and says the results were kept, not graded."""
+    import io
+
+    from onebyone.tools.grading import batch
+    from onebyone.tools.grading.result import Result, Status
+
+    (tmp_path / "grades.csv").write_text("")
+    stream = io.StringIO()
+    kept = [Result("ada", A, "k", Status.GRADED, [], [])]
+    batch._summary(kept, 0, 0.0, [], tmp_path, stream)
+    said = stream.getvalue()
+    assert "feedback" not in said and "items.csv" not in said and "grades.csv" in said
+    assert "0 now, 1 unchanged since an earlier run: kept, not graded again" in said
+    assert "Graded" not in said
+
+
+@pytest.mark.parametrize("raised", ["MemoryError", "SyntaxError: invalid syntax (<cell>, "
+                                    "line 1)"])
+def test_a_missing_name_is_blamed_on_the_cell_that_failed_to_define_it(raised):
+    from onebyone.tools.grading import runner
+
+    error = NameError("name 'Bottleneck' is not defined")
+    told = runner.failure_message(error, [("bottleneck", raised)])
+    assert f"your cell bottleneck raised {raised}" in told and "define it in" not in told
+    assert "define it in your notebook" in runner.failure_message(error)  # nothing failed
+
+
+def test_a_release_leaves_no_gradebook_in_the_course_folder(tmp_path, monkeypatch):
+    """`make exercises` (release.release) writes the release, never the course's gradebook
+    (what nbgrader's commands without --db, formgrader and `onebyone grade` read)."""
+    from onebyone.tools import answers, kit, release
+
+    folder = samples.copy_course(tmp_path, [A])
+    shutil.copy(course.ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    (folder / "exercises" / A / f"{A}.ipynb").unlink()
+    # the kit's blocks and the reference outputs are written into the checkout: not here
+    monkeypatch.setattr(kit, "write_blocks", lambda root: [])
+    monkeypatch.setattr(answers, "record", lambda assignment, root: 0)
+    release.release([A], folder)
+    assert (folder / "exercises" / A / f"{A}.ipynb").is_file()
+    assert not (folder / "gradebook.db").exists()

@@ -12,6 +12,7 @@
 
 import dataclasses
 import pathlib
+import warnings
 
 import sqlalchemy
 
@@ -118,9 +119,11 @@ def times_of(found: intake.Intake, jobs: list[Job]) -> dict:
 def record_class(gradebook, term: Term, times: dict) -> None:
     """The roster into the gradebook (as `nbgrader db student import`) and the submissions'
     times (as `nbgrader autograde` records timestamp.txt)."""
-    if term.students:
-        roster.import_into(gradebook, term.students)
-    late.record_times(gradebook, times)
+    with warnings.catch_warnings():  # nbgrader's ORM warns about its own autoflush
+        warnings.simplefilter("ignore")
+        if term.students:
+            roster.import_into(gradebook, term.students)
+        late.record_times(gradebook, times)
 
 
 def apply_late_policy(gradebook, term: Term, assignments: list[str]) -> list[late.Lateness]:
