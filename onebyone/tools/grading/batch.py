@@ -159,6 +159,8 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
         absent = class_run.not_submitted(term, sorted(asked & set(sources)), found,
                                          {a: s.max_score() for a, s in sources.items()})
         book.write_tables(found, absent)
+        layout = class_run.leave_nbgrader_layout(term, intook, found, book.results, out,
+                                                 set(sources))
         exports = book.write_exports(term.students, sorted(asked | {j.assignment for j in found}
                                                            & set(sources)))
     finally:
@@ -168,6 +170,11 @@ def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=No
     results = [book.results[job.who] for job in found]
     _summary(results, len(pending), seconds, skipped, out, stream, limits.fence, absent,
              exports)
+    stream.write(f"For nbgrader's tools (formgrader, generate_feedback, release_feedback, "
+                 f"export) in {course}: {layout['autograded']} in autograded/"
+                 + (f", {layout['feedback']} in feedback/" if layout["feedback"] else "")
+                 + "".join(f"\n  replaced in submitted/: {r}" for r in layout["replaced"])
+                 + "\n")
     from onebyone.tools.grading import report  # the class report, written at every run's end
 
     stream.write(f"Class report: {report.write(out, results + absent, sources, found)}\n")

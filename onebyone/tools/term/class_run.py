@@ -41,12 +41,7 @@ class Term:
 def default_db_url(config, course: pathlib.Path) -> str:
     """The gradebook nbgrader's commands read in `course` without `--db` (its
     `CourseDirectory.db_url`, which defaults to the course root's gradebook.db)."""
-    from nbgrader.coursedir import CourseDirectory
-
-    folder = CourseDirectory(config=config)
-    if not config.CourseDirectory.get("root"):
-        folder.root = str(course)
-    return folder.db_url
+    return coursedir(Term(course, config, "", None)).db_url
 
 
 def prepare(course: pathlib.Path, roster_path: pathlib.Path | None,
@@ -194,3 +189,41 @@ def not_submitted(term: Term, assignments: list[str], jobs: list[Job],
             for assignment in assignments for student in term.student_ids
             if (student, assignment) not in have]
 
+
+
+def coursedir(term: Term):
+    """nbgrader's CourseDirectory of the course, as its commands configure it."""
+    from nbgrader.coursedir import CourseDirectory
+
+    found = CourseDirectory(config=term.config)
+    if not term.config.CourseDirectory.get("root"):
+        found.root = str(term.course)
+    return found
+
+
+def leave_nbgrader_layout(term: Term, found: intake.Intake, jobs: list[Job], results: dict,
+                          out: pathlib.Path, assignments: set[str]) -> dict:
+    """What nbgrader's tools read, in the course folder (term/nbgrader_layout.py): the graded
+    submissions in submitted/, autograded/ for each, feedback/ for each that came through the
+    exchange. Returns {"replaced": [...], "autograded": n, "feedback": n}."""
+    from onebyone.tools.grading.course import release_file
+    from onebyone.tools.term import nbgrader_layout
+
+    folders = coursedir(term)
+    graded = {job.who for job in jobs if job.notebook and job.assignment in assignments}
+    replaced = nbgrader_layout.lay_out_submitted(
+        folders, [s for s in found.submissions if (s.student, s.assignment) in graded])
+    autograded = feedback = 0
+    for student, assignment in sorted(graded):
+        result = results.get((student, assignment))
+        released = release_file(term.course, assignment)
+        if result is None or not released.is_file():
+            continue
+        submitted = nbgrader_layout.submitted_notebook(folders, student, assignment)
+        if nbgrader_layout.write_autograded(folders, result, released, submitted):
+            autograded += 1
+        page = out / "feedback" / student / assignment / f"{assignment}.html"
+        if page.is_file() and nbgrader_layout.write_feedback(folders, page, student, assignment,
+                                                             submitted):
+            feedback += 1
+    return {"replaced": replaced, "autograded": autograded, "feedback": feedback}
