@@ -15,6 +15,7 @@ import pathlib
 import warnings
 
 import sqlalchemy
+from nbgrader.api import MissingEntry
 
 from onebyone.tools.grading.result import Job, Result
 from onebyone.tools.term import intake, late, roster
@@ -118,6 +119,11 @@ def record_class(gradebook, term: Term, times: dict) -> None:
         warnings.simplefilter("ignore")
         if term.students:
             roster.import_into(gradebook, term.students)
+        for student in sorted({student for student, _ in times}):
+            try:  # without a roster, a student is first met here
+                gradebook.find_student(student)
+            except MissingEntry:
+                gradebook.add_student(student)
         late.record_times(gradebook, times)
 
 
