@@ -8,8 +8,8 @@ positional arguments, `x += y` or `x = x + y`, `F.relu` or `torch.relu`, a retur
 named first, ...) and a line or two of their own, plus one planted copy of a wrong answer
 (renamed, recommented). Times are medians of 3 runs (16,000: one run), CPU time and wall
 clock; the growth between sizes is read from CPU time, within one bench run. The all-pairs
-check it replaces (grading/similarity.py) compares N(N-1)/2 pairs: 15.6 µs each, 3 h 45 min
-for 50,000 on the grading bench.
+check it replaced (the former grading/similarity.py) compared N(N-1)/2 pairs: 15.6 µs each,
+3 h 45 min for 50,000 on the grading bench.
 """
 
 import ast

@@ -3,8 +3,9 @@ before the tables.
 
 Per assignment: the distribution of scores (a chart, with alt text computed from the scores);
 per test, how many submissions earned its points and the failure messages most of them hit, in
-the checks' own words; pairs of submissions whose solution cells look alike (similarity.py),
-side by side; the submissions not graded normally, and why. One self-contained page: the chart
+the checks' own words; pairs of submissions whose solution cells share code of their own
+(term/similarity_index.py: a fingerprint index, as MOSS), strongest first, side by side;
+the submissions not graded normally, and why. One self-contained page: the chart
 is an embedded PNG, the style inline, no script, nothing from another host.
 """
 
@@ -18,8 +19,9 @@ import statistics
 
 from nbgrader import utils
 
-from onebyone.tools.grading import course, feedback, outline, pages, plan, similarity
+from onebyone.tools.grading import course, feedback, outline, pages, plan
 from onebyone.tools.grading.result import Status
+from onebyone.tools.term import similarity_index
 
 TOP_MESSAGES = 5  # failure messages listed per test
 TOP_GROUPS = 20  # groups of alike submissions shown per solution cell
@@ -114,26 +116,6 @@ class _Cell:
         return [pair for group in self.groups for pair in group["pairs"]]
 
 
-def groups_of(pairs):
-    """Flagged pairs joined into groups of submissions that are alike (connected pairs), the
-    group with the highest score first: five identical answers are one group, not ten pairs."""
-    parent = {}
-
-    def root(student):
-        parent.setdefault(student, student)
-        while parent[student] != student:
-            student = parent[student]
-        return student
-
-    for pair in pairs:
-        parent[root(pair.first)] = root(pair.second)
-    grouped = collections.defaultdict(list)
-    for pair in pairs:
-        grouped[root(pair.first)].append(pair)
-    return sorted(grouped.values(), key=lambda g: (-max(p.score for p in g), -len(g),
-                                                   g[0].first))
-
-
 def similar_cells(source, notebooks):
     """Per solution cell of `source`, the flagged pairs among {student: notebook path}."""
     solution_ids = [c.metadata.nbgrader["grade_id"] for c in source.cells
@@ -144,15 +126,16 @@ def similar_cells(source, notebooks):
     for grade_id in solution_ids:
         released = source.released.get(grade_id)
         by_student = {s: c[grade_id] for s, c in codes.items() if grade_id in c}
-        pairs = similarity.similar_pairs(by_student, released.source if released else "")
+        pairs = similarity_index.similar_pairs(by_student, released.source if released else "")
+        every_group = similarity_index.groups_of(pairs)
         groups = []
-        for group in groups_of(pairs)[:TOP_GROUPS]:
-            best = group[0]  # similar_pairs sorts the highest score first
+        for group in every_group[:TOP_GROUPS]:
+            best = group[0]  # the strongest evidence first
             members = sorted({p.first for p in group} | {p.second for p in group})
             groups.append({"members": members, "pairs": group, "best": best,
                            "first": _side(by_student[best.first], best.first_lines),
                            "second": _side(by_student[best.second], best.second_lines)})
-        cells.append(_Cell(grade_id, groups, len(groups_of(pairs)) - len(groups),
+        cells.append(_Cell(grade_id, groups, len(every_group) - len(groups),
                            len(by_student)))
     return cells
 
@@ -200,8 +183,9 @@ def render(results, sources, notebooks):
                                                                         r.student))
     return pages.render("report.html", assignments=assignments, trouble=trouble,
                         total=len(results), late=late, absent=absent,
-                        threshold=similarity.THRESHOLD,
-                        window=similarity.WINDOW + similarity.K - 1)
+                        threshold=similarity_index.THRESHOLD,
+                        window=similarity_index.WINDOW + similarity_index.K - 1,
+                        common=similarity_index.COMMON)
 
 
 def write(out, results, sources, jobs):
