@@ -91,6 +91,7 @@ def jobs_of(found: intake.Intake, assignment_ids: list[str] | None) -> tuple[lis
                                 notes=(u.reason,)))
         else:
             unmatched.append(u)
+    jobs += _empty_nbgrader_folders(found, assignment_ids)
     jobs.sort(key=lambda job: job.who)
     seen, unique = set(), []
     for job in jobs:  # several misnamed notebooks in one folder: one row
@@ -98,6 +99,25 @@ def jobs_of(found: intake.Intake, assignment_ids: list[str] | None) -> tuple[lis
             seen.add(job.who)
             unique.append(job)
     return unique, unmatched
+
+
+def _empty_nbgrader_folders(found: intake.Intake, assignment_ids: list[str] | None) -> list[Job]:
+    """A `missing notebook` job for each nbgrader `<student>/<assignment>/` folder holding no
+    file at all (`nbgrader collect` of a submission without the notebook): it has a row."""
+    if found.root is None or not found.root.is_dir():
+        return []
+    jobs = []
+    for student in sorted(found.root.iterdir()):
+        if not student.is_dir() or student.name in intake.IGNORED or \
+                student.name.startswith(".") or intake.MOODLE_FOLDER.match(student.name):
+            continue
+        for folder in sorted(p for p in student.iterdir() if p.is_dir()):
+            if assignment_ids and folder.name not in assignment_ids:
+                continue
+            if not any(p.is_file() for p in folder.rglob("*")):
+                jobs.append(Job(student.name, folder.name, problem="missing notebook",
+                                notes=(f"expected {folder.name}.ipynb; found none",)))
+    return jobs
 
 
 def found_path(found: intake.Intake, unmatched: intake.Unmatched) -> pathlib.Path | None:

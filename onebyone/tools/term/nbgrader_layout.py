@@ -17,6 +17,7 @@ generate_feedback` renders that notebook for students, so no hidden test goes in
 
 import pathlib
 import shutil
+import warnings
 
 import nbformat
 
@@ -129,7 +130,10 @@ def write_autograded(coursedir, result: Result, released_path: pathlib.Path,
     folder = _folder(coursedir, "autograded", result.student, result.assignment)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{result.assignment}.ipynb"
-    _atomic_write(path, nbformat.writes(autograded_notebook(released, notebook, result)))
+    with warnings.catch_warnings():  # a student's duplicated cell ids: nbformat renumbers them
+        warnings.simplefilter("ignore")
+        text = nbformat.writes(autograded_notebook(released, notebook, result))
+    _atomic_write(path, text)
     stamp = submitted.parent / STAMP
     if stamp.is_file():
         shutil.copyfile(stamp, folder / STAMP)
