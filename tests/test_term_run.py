@@ -268,3 +268,25 @@ def test_a_release_leaves_no_gradebook_in_the_course_folder(tmp_path, monkeypatc
     release.release([A], folder)
     assert (folder / "exercises" / A / f"{A}.ipynb").is_file()
     assert not (folder / "gradebook.db").exists()
+
+
+def test_make_grade_keeps_the_graders_1_apart_from_a_usage_error(tmp_path):
+    """`make grade`: the grader's 1 (some submissions not graded normally) is said in a line and
+    is not make's 2, which stays for a run that could not grade at all."""
+    import subprocess
+
+    folder = tmp_path / "submitted"
+    samples.write_class(folder, A, {"broken": "not a notebook"})
+    env = environment.with_env_bin()
+
+    def make(*args):
+        return subprocess.run(["make", "-s", "-C", str(course.ROOT), "grade", *args], env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    some = make(f"SUBMISSIONS={folder}", f"OUT={tmp_path / 'out'}", f"ASSIGNMENT={A}", "JOBS=1")
+    assert some.returncode == 0, some.stderr
+    assert "broken/one-by-one: invalid notebook" in some.stderr
+    assert "onebyone grade exited 1" in some.stderr
+    nothing = make(f"SUBMISSIONS={tmp_path / 'nowhere'}", f"OUT={tmp_path / 'out2'}")
+    assert nothing.returncode == 2 and "no such file or folder" in nothing.stderr
+    assert "exited 1" not in nothing.stderr
