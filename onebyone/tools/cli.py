@@ -69,7 +69,7 @@ def _bad_grade_options(args) -> list[str]:
     return wrong
 
 
-def _grade(args):
+def _grade(args: argparse.Namespace) -> int:
     from onebyone.tools.grading import batch, sandbox, submissions
 
     if wrong := _bad_grade_options(args):

@@ -6,6 +6,7 @@ block, address and chapter links are brought up to date in the sources and intro
 last, the public tests' reference outputs are recorded into the kit's data (answers.py).
 """
 
+import pathlib
 import subprocess
 import tempfile
 
@@ -24,7 +25,7 @@ def assignments(root=ROOT):
                   if p.stem == p.parent.name)
 
 
-def release(assignment_ids, root=ROOT):
+def release(assignment_ids: list[str], root: pathlib.Path = ROOT) -> None:
     """Run nbgrader generate_assignment for each id, in the course folder `root`."""
     for path in kit.write_blocks(root):
         print(f"updated the kit block in {path.relative_to(root)}")

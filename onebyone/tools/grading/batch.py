@@ -61,8 +61,10 @@ def start_engine(scheduler: str | None, jobs: int, course: pathlib.Path, assignm
     return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits)
 
 
-def grade(submitted, out, jobs=None, assignment_ids=None, db_url=None, limits=None,
-          course=ROOT, regrade=False, stream=None, scheduler=None,
+def grade(submitted: pathlib.Path, out: pathlib.Path, jobs: int | None = None,
+          assignment_ids: list[str] | None = None, db_url: str | None = None,
+          limits: sandbox.Limits | None = None, course: pathlib.Path = ROOT,
+          regrade: bool = False, stream=None, scheduler: str | None = None,
           roster: pathlib.Path | None = None) -> int:
     """Grade every submission under `submitted` (folder or .zip: nbgrader's layout or a Canvas or
     Moodle download, see term/intake.py) into `out` and the course's gradebook (`db_url`
@@ -213,8 +215,9 @@ def _gradebook_step(step):
         raise CannotGrade(str(error)) from None
 
 
-def _summary(results, graded_now, seconds, skipped, out, stream, fenced=True, absent=(),
-             exports=()) -> None:
+def _summary(results: list[result.Result], graded_now: int, seconds: float, skipped: list[str],
+             out: pathlib.Path, stream, fenced: bool = True, absent: list = (),
+             exports: list = ()) -> None:
     """What happened, in a few lines: counts by status, every submission that needs a look,
     what was not matched, who did not submit, and where everything is (only what exists)."""
     def say(text=""):

@@ -64,7 +64,7 @@ class Records:
         result = self.results.get(job.who)
         return result if result is not None and result.key == job.key else None
 
-    def record(self, results):
+    def record(self, results: list[Result]) -> None:
         """Store results everywhere: the gradebook first (a transaction per RECORDED_TOGETHER),
         then each feedback page, the journal last (its lines mark them done; one disk sync).
         An engine hands over together the results that arrived while the last ones were stored,
@@ -138,7 +138,7 @@ class Records:
             written.insert(0, grades_out.canvas_csv(self.out / "canvas-grades.csv", grades))
         return written
 
-    def write_tables(self, jobs, absent=()):
+    def write_tables(self, jobs: list[Job], absent: list[Result] = ()) -> None:
         """grades.csv and items.csv for the submissions of this run, sorted, with a row for
         each `absent` result (a roster student who did not submit)."""
         absent = {(r.student, r.assignment): r for r in absent}

@@ -20,7 +20,7 @@ import statistics
 from nbgrader import utils
 
 from onebyone.tools.grading import course, feedback, outline, pages, plan
-from onebyone.tools.grading.result import Status
+from onebyone.tools.grading.result import Result, Status
 from onebyone.tools.term import similarity_index
 
 TOP_MESSAGES = 5  # failure messages listed per test
@@ -116,7 +116,7 @@ class _Cell:
         return [pair for group in self.groups for pair in group["pairs"]]
 
 
-def similar_cells(source, notebooks):
+def similar_cells(source: course.Source, notebooks: dict) -> list[_Cell]:
     """Per solution cell of `source`, the flagged pairs among {student: notebook path}."""
     solution_ids = [c.metadata.nbgrader["grade_id"] for c in source.cells
                     if c.cell_type == "code" and utils.is_solution(c)]
@@ -140,7 +140,8 @@ def similar_cells(source, notebooks):
     return cells
 
 
-def _assignment(assignment, source, results, notebooks):
+def _assignment(assignment: str, source: course.Source, results: list[Result],
+                notebooks: dict) -> dict:
     plan_ = outline.of(source, assignment)
     scores = [r.final_score for r in results]  # after the late penalty, as in grades.csv
     max_score = source.max_score()
@@ -161,7 +162,7 @@ def _assignment(assignment, source, results, notebooks):
             "similar": similar_cells(source, notebooks)}
 
 
-def render(results, sources, notebooks):
+def render(results: list[Result], sources: dict, notebooks: dict) -> str:
     """The report's HTML. `results`: this run's Results (and the roster's students who did not
     submit, status NOT_SUBMITTED); `notebooks`: {(student, assignment):
     path of the submitted notebook}."""
