@@ -15,10 +15,13 @@ import grading_samples as samples
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.exchange.abc.exchange import Exchange
 from nbgrader.plugins import LateSubmissionPlugin
 
 from onebyone.tools import cli, environment
+from onebyone.tools.term import late
 
 A = samples.ASSIGNMENT
 DUE = datetime.datetime(2026, 3, 1, 17, 0, 0)  # naive UTC, as nbgrader stores it
@@ -136,6 +139,16 @@ def test_a_platform_zip_and_a_roster_give_every_student_a_row_and_the_grade_file
 
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "Not submitted (students of the roster, score 0): dee (one-by-one)" in report
+
+    # formgrader (nbgrader's API its pages call) lists every submission as autograded, with
+    # its score, and every roster student among the course's students
+    config = late.course_config(folder)
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    listed = {s["student"]: s for s in api.get_submissions(A)}
+    assert sorted(listed) == sorted(names) and all(v["autograded"] for v in listed.values())
+    assert {s: v["score"] for s, v in listed.items()} == {
+        s: float(grades[s]["score"]) for s in names}
+    assert sorted(s["id"] for s in api.get_students()) == ["ada", "bob", "cy", "dee"]
 
 
 def _stamp(when):
