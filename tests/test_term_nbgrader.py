@@ -24,6 +24,9 @@ from onebyone.tools.term import late
 
 A = samples.ASSIGNMENT
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+# what a student may put in a markdown cell to act in the instructor's formgrader session
+XSS = ('<img src="missing.png" onerror="window.pwned = 1">\n\n'
+       '<script>window.pwned = 2</script>\n\nbob\'s own notes')
 
 
 def _nbgrader(folder, *args):
@@ -61,8 +64,9 @@ def term(tmp_path_factory):
         config + f"\nc.Exchange.root = {str(exchange)!r}\nc.Exchange.cache = {str(cache)!r}\n",
         encoding="utf-8")
     _nbgrader(folder, "release_assignment", A)
-    notebooks = {"ada": samples.dumps(samples.honest(A)),
-                 "bob": samples.dumps(samples.release_notebook(A))}
+    bob = samples.release_notebook(A)
+    bob.cells.append(nbformat.v4.new_markdown_cell(XSS))  # a cell of bob's own
+    notebooks = {"ada": samples.dumps(samples.honest(A)), "bob": samples.dumps(bob)}
     students = {}
     for student, text in notebooks.items():
         home = base / student
@@ -182,6 +186,14 @@ def test_formgrader_opens_a_submission_in_a_browser_and_a_score_given_there_is_k
         page.wait_for_selector("#notebook-container", timeout=60_000)
         text = page.inner_text("body")
         assert "def conv1x1" in text  # ada's answer, in formgrader's rendering
+        # bob's markdown is shown, inert: no script of his runs in the instructor's session
+        bob = next(n for n in api.get_notebook_submissions(A, A) if n["student"] == "bob")
+        assert page.goto(f"{url}/formgrader/submissions/{bob['id']}/?index=1").status == 200
+        page.wait_for_selector("#notebook-container", timeout=60_000)
+        assert "bob's own notes" in page.inner_text("body")
+        page.wait_for_timeout(500)  # an onerror= fires once the image has failed
+        assert page.evaluate("window.pwned") is None
+        page.goto(f"{url}/formgrader/submissions/{ada['id']}/?index=0")
         with api.gradebook as gradebook:
             grade = next(g for g in gradebook.find_submission_notebook_by_id(ada["id"]).grades
                          if g.max_score > 0)

@@ -12,7 +12,10 @@ commands would have left it (nbgrader's CourseDirectory names every path):
   nbgrader's exchange (it has a secret): `nbgrader release_feedback ID` hands them back.
 
 The test cells in `autograded/` are the released ones (public tests): `nbgrader
-generate_feedback` renders that notebook for students, so no hidden test goes in.
+generate_feedback` renders that notebook for students, so no hidden test goes in. What the
+student wrote in markdown is kept as text, never as HTML: formgrader renders the notebook in the
+instructor's session (tried here: an `<img onerror=...>` in a student's markdown cell ran there,
+where a script can set grades through formgrader's web API), and nbconvert does not sanitise it.
 """
 
 import pathlib
@@ -92,9 +95,10 @@ def autograded_notebook(released, submitted, result: Result):
         gid = grade_id(cell)
         made = nbformat.from_dict(dict(cell))
         if nbgrader_metadata(cell).get("solution") and gid in answers:
-            made.source = answers[gid].get("source", "")
-            if isinstance(made.source, list):
-                made.source = "".join(made.source)
+            made.source = _source(answers[gid])
+            if made.cell_type == "markdown":  # a written answer: read as text
+                made.source = inert_markdown(made.source)
+            made.pop("attachments", None)
         if made.cell_type == "code":
             made.outputs = _outcome(items.get(gid)) if nbgrader_metadata(cell).get(
                 "grade") and not nbgrader_metadata(cell).get("solution") else []
@@ -106,13 +110,28 @@ def autograded_notebook(released, submitted, result: Result):
     return notebook
 
 
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
+
+
+def inert_markdown(text: str) -> str:
+    """A student's markdown with no HTML left in it: every `<` as text, so no tag (a script,
+    an event handler) can be rendered; the rest of markdown reads as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
 def _plain(cell):
-    """A cell of the student's own, without outputs (the grader did not make them)."""
-    made = nbformat.from_dict({k: v for k, v in cell.items() if k in (
-        "cell_type", "metadata", "source", "id", "attachments")})
-    if made.cell_type == "code":
-        made.outputs, made.execution_count = [], None
-    made.setdefault("metadata", {})
+    """A cell of the student's own as formgrader may render it: its code without outputs (the
+    grader did not make them), its markdown inert, a raw cell (rendered verbatim) as inert
+    markdown, no attachments."""
+    kind = cell.get("cell_type")
+    if kind == "code":
+        made = nbformat.v4.new_code_cell(_source(cell))
+    else:
+        made = nbformat.v4.new_markdown_cell(inert_markdown(_source(cell)))
+    metadata = cell.get("metadata")
+    made.metadata = dict(metadata) if isinstance(metadata, dict) and kind != "raw" else {}
     return made
 
 
