@@ -116,6 +116,8 @@ def test_a_platform_zip_and_a_roster_give_every_student_a_row_and_the_grade_file
         assert float(grades[student]["score"]) == score
         assert grades[student]["status"] == "graded"
     assert grades["dee"]["status"] == "not submitted" and float(grades["dee"]["score"]) == 0
+    late_marked = [s for s, r in grades.items() if "Canvas marked it late (LATE_)" in r["note"]]
+    assert late_marked == (["bob"] if platform == "canvas" else [])
 
     # the gradebook is the one nbgrader's commands read in the course: no other was made
     assert (folder / "gradebook.db").is_file() and not (out / "gradebook.db").exists()

@@ -158,6 +158,7 @@ def grade(submitted: pathlib.Path, out: pathlib.Path, jobs: int | None = None,
             raise CannotGrade(str(error)) from None
         recorded = class_run.gradebook_scores(book.gradebook, sorted(sources))
         book.take_recorded(found, recorded)
+        class_run.with_platform_marks(intook, book.results)
         absent = class_run.not_submitted(term, sorted(asked & set(sources)), found,
                                          {a: s.max_score() for a, s in sources.items()})
         book.write_tables(found, absent)

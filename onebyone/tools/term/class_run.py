@@ -132,6 +132,20 @@ def times_of(found: intake.Intake, jobs: list[Job]) -> dict:
             if (s.student, s.assignment) in wanted and s.submitted_at is not None}
 
 
+CANVAS_LATE = ("Canvas marked it late (LATE_), with no time: no penalty is set here; Canvas's "
+               "own late policy applies when the grades are imported")
+
+
+def with_platform_marks(found: intake.Intake, results: dict) -> None:
+    """A note on each result whose submission the platform marked late (Canvas's `LATE_`),
+    in place: grades.csv and the report say so."""
+    for s in found.submissions:
+        result = results.get((s.student, s.assignment))
+        if s.late and result is not None and CANVAS_LATE not in result.notes:
+            results[(s.student, s.assignment)] = dataclasses.replace(
+                result, notes=[*result.notes, CANVAS_LATE])
+
+
 def record_class(gradebook, term: Term, times: dict) -> None:
     """The roster into the gradebook (as `nbgrader db student import`) and the submissions'
     times (as `nbgrader autograde` records timestamp.txt)."""
