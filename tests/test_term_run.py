@@ -203,8 +203,11 @@ def test_late_work_is_penalised_as_nbgrader_rules_it_and_a_score_given_by_hand_s
         hand_cell, taken = grade.name, grade.max_score
         grade.manual_score = 0.0
         gradebook.db.commit()
+    autograded = {s: folder / "autograded" / s / A / f"{A}.ipynb" for s in notebooks}
+    made = {s: path.stat().st_mtime_ns for s, path in autograded.items()}
     assert _grade(folder, folder / "submitted", out, "--assignment", A) == 0
     assert "(0 now, 3 unchanged" in capsys.readouterr().err
+    assert autograded["bob"].stat().st_mtime_ns == made["bob"]  # nothing of bob's changed
     after = _grades(out)
     assert float(after["ada"]["score"]) == expected["ada"] - taken
     items = {(r["student_id"], r["grade_id"]): r for r in samples.read_csv(out / "items.csv")}

@@ -157,13 +157,13 @@ def grade(submitted: pathlib.Path, out: pathlib.Path, jobs: int | None = None,
         except class_run.TermError as error:
             raise CannotGrade(str(error)) from None
         recorded = class_run.gradebook_scores(book.gradebook, sorted(sources))
-        book.take_recorded(found, recorded)
+        changed = book.take_recorded(found, recorded) | {job.who for job in pending}
         class_run.with_platform_marks(intook, book.results)
         absent = class_run.not_submitted(term, sorted(asked & set(sources)), found,
                                          {a: s.max_score() for a, s in sources.items()})
         book.write_tables(found, absent)
         layout = class_run.leave_nbgrader_layout(term, intook, found, book.results, out,
-                                                 set(sources))
+                                                 set(sources), changed)
         exports = book.write_exports(term.students, sorted(asked | {j.assignment for j in found}
                                                            & set(sources)))
     finally:

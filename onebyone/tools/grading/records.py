@@ -102,15 +102,16 @@ class Records:
         path.write_text(page, encoding="utf-8")
         return path
 
-    def take_recorded(self, jobs: list[Job], recorded: dict) -> None:
+    def take_recorded(self, jobs: list[Job], recorded: dict) -> set:
         """The run's results as the gradebook holds them now (`recorded`, see
         term/class_run.gradebook_scores: a score given by hand, the late penalty), their pages
-        written again where that changed them, or changed them at an earlier run."""
+        written again where that changed them, or changed them at an earlier run. Returns the
+        (student, assignment) whose page was written again."""
         from onebyone.tools.term.class_run import as_recorded
 
         marks = self.out / "pages-from-gradebook.json"
         before = set(map(tuple, json.loads(marks.read_text()))) if marks.is_file() else set()
-        after = set()
+        after, rewritten = set(), set()
         for job in jobs:
             result = self.results.get(job.who)
             if result is None:
@@ -120,10 +121,12 @@ class Records:
                 after.add(job.who)
             if shown is not result or job.who in before:
                 self.write_page(shown)
+                rewritten.add(job.who)
             self.results[job.who] = shown
         partial = marks.with_name(marks.name + ".partial")
         partial.write_text(json.dumps(sorted(after | (before - {j.who for j in jobs}))))
         os.replace(partial, marks)
+        return rewritten
 
     def write_exports(self, students, assignments: list[str]) -> list[pathlib.Path]:
         """With a roster: OUT/moodle-grades.csv, and OUT/canvas-grades.csv when the roster has

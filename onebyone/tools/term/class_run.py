@@ -242,10 +242,11 @@ def coursedir(term: Term):
 
 
 def leave_nbgrader_layout(term: Term, found: intake.Intake, jobs: list[Job], results: dict,
-                          out: pathlib.Path, assignments: set[str]) -> dict:
+                          out: pathlib.Path, assignments: set[str], changed: set) -> dict:
     """What nbgrader's tools read, in the course folder (term/nbgrader_layout.py): the graded
-    submissions in submitted/, autograded/ for each, feedback/ for each that came through the
-    exchange. Returns {"replaced": [...], "autograded": n, "feedback": n}."""
+    submissions in submitted/, autograded/ and feedback/ (exchange submissions) for each that
+    is `changed` (graded now, or its page written again) or missing there, or whose submission
+    was replaced in submitted/. Returns {"replaced": [...], "autograded": n, "feedback": n}."""
     from onebyone.tools.grading.course import release_file
     from onebyone.tools.term import nbgrader_layout
 
@@ -260,6 +261,10 @@ def leave_nbgrader_layout(term: Term, found: intake.Intake, jobs: list[Job], res
         if result is None or not released.is_file():
             continue
         submitted = nbgrader_layout.submitted_notebook(folders, student, assignment)
+        made = nbgrader_layout.autograded_notebook_path(folders, student, assignment)
+        fresh = (student, assignment) in changed or f"{student}/{assignment}" in replaced
+        if not fresh and made.is_file() and made.stat().st_mtime >= submitted.stat().st_mtime:
+            continue  # as an earlier run left it: 50,000 notebooks are not rewritten each run
         if nbgrader_layout.write_autograded(folders, result, released, submitted):
             autograded += 1
         page = out / "feedback" / student / assignment / f"{assignment}.html"

@@ -42,12 +42,39 @@ def submitted_notebook(coursedir, student: str, assignment: str) -> pathlib.Path
     return _folder(coursedir, "submitted", student, assignment) / f"{assignment}.ipynb"
 
 
+def autograded_notebook_path(coursedir, student: str, assignment: str) -> pathlib.Path:
+    return _folder(coursedir, "autograded", student, assignment) / f"{assignment}.ipynb"
+
+
+def _same_file(one: pathlib.Path, other: pathlib.Path) -> bool:
+    if one.is_file() != other.is_file():
+        return False
+    return not one.is_file() or one.read_bytes() == other.read_bytes()
+
+
+def _already_there(s: Submission, target: pathlib.Path) -> bool:
+    """The submission is in submitted/ as it would be written (its notebook, the time nbgrader
+    reads from timestamp.txt, its secret): left untouched, so is what was made from it."""
+    from nbgrader.utils import parse_utc
+
+    if not target.is_file() or target.read_bytes() != s.notebook.read_bytes():
+        return False
+    stamp = target.parent / STAMP
+    try:
+        there = parse_utc(stamp.read_text().strip()) if stamp.is_file() else None
+    except (ValueError, OverflowError):
+        return False
+    return there == s.submitted_at and _same_file(s.notebook.parent / SECRET,
+                                                  target.parent / SECRET)
+
+
 def lay_out_submitted(coursedir, submissions: list[Submission]) -> list[str]:
     """The submissions in the course's `submitted/`, each with the exchange's
     submission_secret.txt when it has one (those already there are left as they are); returns
     what replaced a different notebook already there."""
     elsewhere = [s for s in submissions if s.notebook.resolve() != submitted_notebook(
-        coursedir, s.student, s.assignment).resolve()]
+        coursedir, s.student, s.assignment).resolve()
+        and not _already_there(s, submitted_notebook(coursedir, s.student, s.assignment))]
     # nbgrader's default directory_structure, {nbgrader_step}/{student_id}/{assignment_id}
     replaced = write_submitted(elsewhere, pathlib.Path(coursedir.root) /
                                coursedir.submitted_directory)
@@ -68,8 +95,10 @@ def _atomic_write(path: pathlib.Path, text: str) -> None:
 
 def _outcome(item) -> list:
     """A test cell's output as nbgrader's autograde leaves it: none when it passed, the error
-    when it failed (nbgrader scores a cell with an error output zero)."""
-    if item is None or item.passed:
+    when it failed (nbgrader scores a cell with an error output zero). The autograder's verdict
+    is its message (a failed test always has one), not the score: a score given by hand in the
+    gradebook changes no output."""
+    if item is None or not item.message:
         return []
     return [nbformat.v4.new_output("error", ename="AssertionError", evalue=item.message,
                                    traceback=[item.message])]
