@@ -130,12 +130,13 @@ def _parser():
                     "not, 2 for a usage error or input that cannot be graded.")
     grade.add_argument("submissions", type=pathlib.Path, metavar="SUBMISSIONS")
     grade.add_argument("--out", type=pathlib.Path, required=True, metavar="OUT",
-                       help="output folder (tables, feedback, journal, default gradebook)")
+                       help="output folder (tables, feedback pages, report, journal)")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="submissions graded side by side (default: the number of cores, "
                             "%(default)s here)")
     grade.add_argument("--assignment", action="append", metavar="ID",
-                       help="grade only this assignment (repeat for several)")
+                       help="grade only this assignment (repeat for several); names the "
+                            "assignment of a Canvas or Moodle download")
     grade.add_argument("--roster", type=pathlib.Path, metavar="CSV",
                        help="the class list, nbgrader's student CSV (id,first_name,last_name,"
                             "email) with the platform's user id in an lms_id column: every "
