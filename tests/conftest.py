@@ -1,5 +1,7 @@
 """Shared fixtures: the real book, built once per test session, strictly."""
 
+import shutil
+
 import pytest
 from books import ROOT
 
@@ -25,3 +27,29 @@ def book_build():
 def built_book(book_build):
     """The real book's site folder, _build/html (the Chinese edition in _build/html/zh)."""
     return HTML
+
+
+# what `onebyone grade` and nbgrader's commands write in the course folder they run on
+COURSE_OUTPUTS = ("gradebook.db", "submitted", "autograded", "feedback")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def course_folder_kept_as_it_was(tmp_path_factory):
+    """Tests that grade with the checkout as their course write its default gradebook (and
+    nbgrader's folders) as an instructor's run would: what was there before is set aside for
+    the session and put back after it, and what the tests made is removed."""
+    aside = tmp_path_factory.mktemp("course-outputs-set-aside")
+    moved = []
+    for name in COURSE_OUTPUTS:
+        if (ROOT / name).exists():
+            shutil.move(ROOT / name, aside / name)
+            moved.append(name)
+    yield
+    for name in COURSE_OUTPUTS:
+        made = ROOT / name
+        if made.is_dir() and not made.is_symlink():
+            shutil.rmtree(made)
+        elif made.exists() or made.is_symlink():
+            made.unlink()
+    for name in moved:
+        shutil.move(aside / name, ROOT / name)

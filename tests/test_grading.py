@@ -201,9 +201,9 @@ def graded(tmp_path_factory):
                  folder / "honest" / A / f"{A}.ipynb", ROOT / "onebyone" / "layers.py",
                  ROOT / "onebyone" / "checks" / "one_by_one.py"]
     snooper = samples.set_code(samples.honest(A, course), FOLD, snoop(
-        [source_nb, folder / "honest" / A / f"{A}.ipynb", out / "gradebook.db",
+        [source_nb, folder / "honest" / A / f"{A}.ipynb", course / "gradebook.db",
          out / "journal.jsonl", ROOT / "solutions" / A / f"{A}.ipynb"],
-        [*protected, out / "gradebook.db", out / "journal.jsonl"]))
+        [*protected, course / "gradebook.db", out / "journal.jsonl"]))
     case("snoop", text(snooper), without(samples.honest(A, course), FOLD),
          attacked=samples.FOLD_TESTS)
 
@@ -345,12 +345,14 @@ def test_the_instructors_files_are_untouched_and_unread(graded):
     assert items_of(graded, "snoop")["test_fold_1x1_hidden"] == 0  # read nothing
     journal = (graded["out"] / "journal.jsonl").read_text(encoding="utf-8")
     assert "pwned" not in journal
-    assert b"pwned" not in (graded["out"] / "gradebook.db").read_bytes()
+    # the course's gradebook, the one nbgrader's commands read (no other is made)
+    assert not (graded["out"] / "gradebook.db").exists()
+    assert b"pwned" not in (graded["course"] / "gradebook.db").read_bytes()
 
 
 def test_the_gradebook_holds_the_same_scores(graded):
     table = rows(graded)
-    with Gradebook(f"sqlite:///{graded['out'] / 'gradebook.db'}") as gradebook:
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gradebook:
         for row in table:
             if row["status"] in ("missing notebook",):
                 continue

@@ -39,7 +39,8 @@ def submitted(tmp_path_factory):
 def local_run(submitted, tmp_path_factory):
     """The same class graded by the local pool: the reference."""
     out = tmp_path_factory.mktemp("local") / "out"
-    assert cli.main(["grade", str(submitted), "--out", str(out), "--jobs", "2"]) == 0
+    assert cli.main(["grade", str(submitted), "--out", str(out), "--jobs", "2",
+                     *own_gradebook(out)]) == 0
     return out
 
 
@@ -52,6 +53,13 @@ def dask_cluster(tmp_path_factory):
     finally:
         started.stop()
         assert all(p.poll() is not None for p in started.processes)
+
+
+def own_gradebook(out):
+    """Each run its own gradebook (the course's default is shared), so that the gradebooks of
+    a local and a cluster run can be compared."""
+    out.mkdir(parents=True, exist_ok=True)
+    return ["--db-url", f"sqlite:///{out / 'gradebook.db'}"]
 
 
 def tables(out):
@@ -78,7 +86,7 @@ def test_a_class_graded_on_the_cluster_matches_a_local_run(submitted, local_run,
                                                            tmp_path):
     out = tmp_path / "out"
     code = cli.main(["grade", str(submitted), "--out", str(out),
-                     "--scheduler", dask_cluster.address])
+                     "--scheduler", dask_cluster.address, *own_gradebook(out)])
     assert code == 0
     assert tables(out) == tables(local_run)
     assert gradebook_scores(out) == gradebook_scores(local_run)
@@ -112,7 +120,7 @@ def test_a_worker_killed_mid_run_changes_nothing(submitted, local_run, dask_clus
 
     out = tmp_path / "out"
     command = [sys.executable, "-m", "onebyone.tools.cli", "grade", str(submitted), "--out",
-               str(out), "--scheduler", dask_cluster.address]
+               str(out), "--scheduler", dask_cluster.address, *own_gradebook(out)]
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            start_new_session=True)
     victim = None

@@ -249,12 +249,31 @@ def test_the_memory_cap_applies_and_unknown_assignments_are_reported(tmp_path, c
         assert book.find_submission(A, "big").score == 10
 
 
-@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--memory", "10"], ["--timeout", "0"]])
-def test_bad_limits_are_refused(tmp_path, argv, capsys):
+@pytest.mark.parametrize("argv, says", [
+    (["--jobs", "0"], "--jobs must be at least 1 (got 0)"),
+    (["--memory", "10"], "--memory must be at least 256 MB (got 10)"),
+    (["--timeout", "0"], "--timeout must be at least 5 seconds (got 0)"),
+    (["--timeout", "-1"], "--timeout must be at least 5 seconds (got -1)"),
+    (["--timeout", "0.5"], "--timeout must be at least 5 seconds (got 0.5)"),
+    (["--timeout", "nan"], "--timeout must be at least 5 seconds (got nan)"),
+    (["--item-timeout", "0"], "--item-timeout must be positive and at most --timeout")])
+def test_bad_limits_are_refused_each_by_name(tmp_path, argv, says, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), *argv])
     assert stop.value.code == 2
-    assert "--jobs must be at least 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert says in err
+    assert err.count("must be") == 1  # only the option that is wrong is named
+
+
+def test_two_bad_limits_are_each_named(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--jobs", "0",
+                  "--timeout", "-1"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--jobs must be at least 1 (got 0)" in err
+    assert "--timeout must be at least 5 seconds (got -1)" in err
 
 
 def test_an_unknown_assignment_is_refused(tmp_path, capsys):

@@ -36,7 +36,8 @@ def test_a_changed_translated_cell_is_noted(assignment):
     source = course.sources_of(ROOT, [assignment])[assignment]
     notebook = json.loads(chinese_submission(assignment, {}))
     locked = [c for c in notebook["cells"] if c["cell_type"] == "markdown"
-              and utils.is_locked(nbformat.from_dict(c)) and c["metadata"]["nbgrader"].get("grade_id")]
+              and utils.is_locked(nbformat.from_dict(c))
+              and c["metadata"]["nbgrader"].get("grade_id")]
     assert locked, "the release has read-only markdown cells"
     cell = locked[0]
     cell["source"] = "".join(cell["source"]) + "\n改过了。"

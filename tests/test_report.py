@@ -15,8 +15,9 @@ import torch.nn as nn
 
 from onebyone.checks import resnet_bottleneck
 from onebyone.tools import cli
-from onebyone.tools.grading import batch, feedback, report, runner, sandbox, similarity
+from onebyone.tools.grading import batch, feedback, report, runner, sandbox
 from onebyone.tools.grading.result import ItemResult, Result, Status
+from onebyone.tools.term import similarity_index as similarity
 
 A = samples.ASSIGNMENT
 TIMEOUT = 16  # seconds per submission, shared among its test cells
@@ -156,7 +157,7 @@ def test_alike_pairs_form_groups():
     pairs = [pair("a", "b", 1.0, frozenset(), frozenset()),
              pair("b", "c", 0.9, frozenset(), frozenset()),
              pair("d", "e", 0.85, frozenset(), frozenset())]
-    groups = report.groups_of(pairs)
+    groups = similarity.groups_of(pairs)
     assert [[(p.first, p.second) for p in g] for g in groups] == [
         [("a", "b"), ("b", "c")], [("d", "e")]]
 

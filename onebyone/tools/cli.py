@@ -77,20 +77,37 @@ def _bench(args):
     return 0
 
 
-def _grade(args):
+MIN_TIMEOUT = 5.0  # seconds: below this, importing torch alone can time a notebook out
+
+
+def _bad_grade_options(args) -> list[str]:
+    """Each of `onebyone grade`'s options that is out of range, named on its own."""
+    wrong = []
+    if args.jobs < 1:
+        wrong.append(f"--jobs must be at least 1 (got {args.jobs})")
+    if not args.timeout >= MIN_TIMEOUT:  # `not >=`: a NaN is refused too
+        wrong.append(f"--timeout must be at least {MIN_TIMEOUT:g} seconds (got {args.timeout:g}):"
+                     " a notebook's imports alone take a few seconds")
+    if args.item_timeout is not None and not 0 < args.item_timeout <= args.timeout:
+        wrong.append(f"--item-timeout must be positive and at most --timeout (got "
+                     f"{args.item_timeout:g})")
+    if args.memory < 256:
+        wrong.append(f"--memory must be at least 256 MB (got {args.memory})")
+    return wrong
+
+
+def _grade(args: argparse.Namespace) -> int:
     from onebyone.tools.grading import batch, sandbox, submissions
 
-    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256 or \
-            (args.item_timeout is not None and not 0 < args.item_timeout <= args.timeout):
-        args.parser.error("--jobs must be at least 1, --timeout positive, --item-timeout "
-                          "positive and at most --timeout, --memory at least 256 MB")
+    if wrong := _bad_grade_options(args):
+        args.parser.error("; ".join(wrong))
     limits = sandbox.Limits(seconds=args.timeout, item_seconds=args.item_timeout,
                             memory_mb=args.memory, fence=not args.no_fence)
     try:
         return batch.grade(args.submissions, args.out, jobs=args.jobs,
                            assignment_ids=args.assignment, db_url=args.db_url, limits=limits,
                            course=args.course.resolve(), regrade=args.regrade,
-                           scheduler=args.scheduler)
+                           scheduler=args.scheduler, roster=args.roster)
     except (submissions.BadSubmissions, batch.CannotGrade) as error:
         return _fail(f"grade: {error}")
     except KeyboardInterrupt:  # Ctrl-C: a result not in the journal yet is graded again
@@ -139,21 +156,31 @@ def _parser():
 
     grade = commands.add_parser(
         "grade", help="grade a class's submissions",
-        description="Grade every <student>/<assignment>/<assignment>.ipynb under SUBMISSIONS "
-                    "(a folder in nbgrader's submitted layout, or a .zip of it). Writes "
-                    "OUT/grades.csv, OUT/items.csv, OUT/report.html (the class report), "
-                    "OUT/feedback/ and the gradebook; a second run only grades what changed. "
-                    "Exit code 0 when every submission was graded normally.")
+        description="Grade the submissions in SUBMISSIONS, a folder or a .zip: nbgrader's "
+                    "<student>/<assignment>/<assignment>.ipynb, a Canvas download "
+                    "(login_userid_submissionid_name) or a Moodle download (Full Name_id_"
+                    "assignsubmission_file_/); name the assignment of a platform's download "
+                    "with --assignment. Writes OUT/grades.csv, OUT/items.csv, OUT/report.html "
+                    "(the class report), OUT/feedback/, with --roster the platforms' grade "
+                    "files, and the course's gradebook; a second run only grades what changed. "
+                    "Exit code 0 when every submission was graded normally, 1 when some were "
+                    "not, 2 for a usage error or input that cannot be graded.")
     grade.add_argument("submissions", type=pathlib.Path, metavar="SUBMISSIONS")
     grade.add_argument("--out", type=pathlib.Path, required=True, metavar="OUT",
-                       help="output folder (tables, feedback, journal, default gradebook)")
+                       help="output folder (tables, feedback pages, report, journal)")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="submissions graded side by side (default: the number of cores, "
                             "%(default)s here)")
     grade.add_argument("--assignment", action="append", metavar="ID",
-                       help="grade only this assignment (repeat for several)")
+                       help="grade only this assignment (repeat for several); names the "
+                            "assignment of a Canvas or Moodle download")
+    grade.add_argument("--roster", type=pathlib.Path, metavar="CSV",
+                       help="the class list, nbgrader's student CSV (id,first_name,last_name,"
+                            "email) with the platform's user id in an lms_id column: every "
+                            "student gets a row, imported into the gradebook")
     grade.add_argument("--db-url", metavar="URL",
-                       help="gradebook database (default: sqlite:///OUT/gradebook.db), e.g. "
+                       help="gradebook database (default: the one nbgrader's commands read in "
+                            "the course folder, its nbgrader_config.py's db_url), e.g. "
                             "postgresql://user@host/course")
     grade.add_argument("--timeout", type=float, default=limits.seconds, metavar="SECONDS",
                        help="wall-clock budget per submission (default %(default)s)")

@@ -8,7 +8,9 @@ each Chinese notebook is made from its English release (chinese_notebooks.py), a
 message catalogues are compiled, so that the course's own checks speak Chinese too.
 """
 
+import pathlib
 import subprocess
+import tempfile
 
 from onebyone.tools import answers, check_messages, chinese_notebooks, environment, kit
 
@@ -25,14 +27,23 @@ def assignments(root=ROOT):
                   if p.stem == p.parent.name)
 
 
-def release(assignment_ids, root=ROOT):
+def release(assignment_ids: list[str], root: pathlib.Path = ROOT) -> None:
     """Run nbgrader generate_assignment for each id, in the course folder `root`."""
     for path in kit.write_blocks(root):
         print(f"updated the kit block in {path.relative_to(root)}")
     env = environment.with_env_bin()
+    # generate_assignment records the assignment in a gradebook; the course folder's own
+    # (nbgrader's default, which formgrader and `onebyone grade` use) is left alone: a release
+    # is no term's data, and a stray gradebook there would show nbgrader "0 students"
+    scratch = tempfile.TemporaryDirectory(prefix="onebyone-release-")
+    with scratch:
+        _generate(assignment_ids, root, env, f"sqlite:///{scratch.name}/gradebook.db")
+
+
+def _generate(assignment_ids: list[str], root, env: dict, db_url: str) -> None:
     for assignment in assignment_ids:
         done = subprocess.run([str(environment.env_bin() / "nbgrader"), "generate_assignment",
-                               assignment, "--force"],
+                               assignment, "--force", f"--db={db_url}"],
                               cwd=root, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise ReleaseFailed(f"nbgrader could not release {assignment!r}:\n"

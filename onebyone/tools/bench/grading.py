@@ -35,7 +35,7 @@ FIXED_REPEATS = 9  # runs of the floor and of the fixed cost (each a few seconds
 CLASS_REPEATS = 3  # turns of --jobs 1 and --jobs 2 on the class (their ratio is a target)
 MOOC_SUBMISSIONS = 50_000
 STORED_COPIES = 2_000  # results stored to measure the main process, the only writer
-SIMILARITY_COPIES = 400  # solution cells compared (all pairs) to measure the class report's check
+SIMILARITY_SAMPLE = 2_000  # solution cells indexed to measure the class report's check
 MOOC_CORES = (10, 100, 1000)
 BIN = environment.env_bin()
 ROOT = batch.ROOT
@@ -169,26 +169,28 @@ def storing_seconds(journal, work, copies=STORED_COPIES, repeats=3):
     return statistics.median(once() for _ in range(repeats))
 
 
-def similarity_seconds(submissions, copies=SIMILARITY_COPIES, repeats=3):
-    """(seconds per pair, seconds for `submissions` spread evenly over the course's assignments)
-    of the class report's similarity check, which compares every pair of submissions within each
-    solution cell, at the end of a run: measured on `copies` variants of a real solution cell."""
-    from onebyone.tools.grading import similarity
+def similarity_seconds(submissions, sample=SIMILARITY_SAMPLE, repeats=3):
+    """(seconds per submission and solution cell, seconds for `submissions` spread evenly over
+    the course's assignments) of the class report's similarity check, the fingerprint index
+    (term/similarity_index.py, whose time grows linearly with the class: `onebyone bench
+    similarity`), measured on a class of `sample` variants of a real solution cell."""
+    from onebyone.tools.bench import similarity as bench_similarity
+    from onebyone.tools.term import similarity_index
 
     solutions = {assignment: [c for c in nbformat.read(path, 4).cells if utils.is_solution(c)]
                  for assignment, path in layout.source_files(ROOT).items()}
-    code = solution_code(next(iter(solutions.values()))[0])
-    codes = {f"copy{i}": f"{code}\nvariant = {i}\n" for i in range(copies)}
+    code, released = bench_similarity.solution_code()
+    codes = bench_similarity.a_class(sample, code=code, released=released)
 
     def once():
-        start = time.perf_counter()
-        similarity.similar_pairs(codes)
-        return (time.perf_counter() - start) / (copies * (copies - 1) / 2)
+        start = time.process_time()
+        similarity_index.similar_pairs(codes, released)
+        return (time.process_time() - start) / sample
 
-    per_pair = statistics.median(once() for _ in range(repeats))
+    per_cell = statistics.median(once() for _ in range(repeats))
     each = submissions / len(solutions)  # submissions per assignment
-    pairs = sum(len(cells) * each * (each - 1) / 2 for cells in solutions.values())
-    return per_pair, per_pair * pairs
+    cells = sum(len(found) * each for found in solutions.values())
+    return per_cell, per_cell * cells
 
 
 def _clock(seconds):
@@ -255,9 +257,10 @@ def run(repeats=3, nbgrader_repeats=1):
         rows.append({**blank, "what": f"the main process storing results ({STORED_COPIES:,} "
                                       "results of the class, as new students)",
                      "s per submission": f"{stored:.4f}"})
-        per_pair, similar = similarity_seconds(MOOC_SUBMISSIONS)
-        rows.append({**blank, "what": f"the class report's similarity check, all pairs per "
-                                      f"solution cell ({per_pair * 1e6:.1f} us a pair): "
+        per_cell, similar = similarity_seconds(MOOC_SUBMISSIONS)
+        rows.append({**blank, "what": f"the class report's similarity check, a fingerprint "
+                                      f"index per solution cell ({per_cell * 1e6:.0f} us a "
+                                      f"submission's cell, CPU, linear in the class): "
                                       f"{MOOC_SUBMISSIONS:,} submissions, at the run's end",
                      "whole run s": f"{similar:.0f}", "grading phase s": _clock(similar)})
         per_core = one_job[1] / count  # one worker core's seconds per submission

@@ -2,14 +2,14 @@
 solution cell for classes of 1,000, 4,000 and 16,000 submissions, and 50,000 projected from the
 growth measured between the two largest.
 
-The class: honest variants of the course's own solution cell (resnet-bottleneck's Bottleneck,
-its 30 lines), each made by rewrites students make without copying (a docstring, keyword or
+The class: honest variants of the course's own solution cell (resnet-bottleneck's PreActBottleneck,
+its 21 lines), each made by rewrites students make without copying (a docstring, keyword or
 positional arguments, `x += y` or `x = x + y`, `F.relu` or `torch.relu`, a returned expression
 named first, ...) and a line or two of their own, plus one planted copy of a wrong answer
 (renamed, recommented). Times are medians of 3 runs (16,000: one run), CPU time and wall
 clock; the growth between sizes is read from CPU time, within one bench run. The all-pairs
-check it replaces (grading/similarity.py) compares N(N-1)/2 pairs: 15.6 µs each, 3 h 45 min
-for 50,000 on the grading bench.
+check it replaced (the former grading/similarity.py) compared N(N-1)/2 pairs: 15.6 µs each,
+3 h 45 min for 50,000 on the grading bench.
 """
 
 import ast
@@ -28,7 +28,7 @@ from onebyone.tools.term import similarity_index
 TITLE = "Similar solutions: fingerprint index on one solution cell (medians)"
 SIZES = (1_000, 4_000, 16_000)
 PROJECTED = 50_000
-ASSIGNMENT, CELL = "resnet-bottleneck", "Bottleneck"
+ASSIGNMENT, CELL = "resnet-bottleneck", "PreActBottleneck"
 
 # (pattern, replacement) rewrites an honest student may or may not make: same meaning, other
 # tokens. Each match is rewritten or not, with probability 1/2: students mix styles.

@@ -21,7 +21,7 @@ there is no import circle):
                   metadata, read in one place;
 - records.py      journal, feedback pages, CSV tables; gradebook.py the nbgrader gradebook made
                   ready and written as nbgrader's autograde writes it;
-- feedback.py, outline.py, pages.py, progress.py, report.py, similarity.py: what the instructor
+- feedback.py, outline.py, pages.py, progress.py, report.py: what the instructor
                   and the students read (pages, the progress bar, the class report);
 - submissions.py  nbgrader's submitted layout, in a folder or a safe zip; result.py the typed
                   values that cross modules (Job, Result, Status).

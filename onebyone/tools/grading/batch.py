@@ -66,16 +66,23 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
           assignment_ids: list[str] | None = None, db_url: str | None = None,
           limits: sandbox.Limits | None = None, course: pathlib.Path = ROOT,
           regrade: bool = False, stream: TextIO | None = None,
-          scheduler: str | None = None) -> int:
-    """Grade every submission under `submitted` (folder or .zip) into `out`, on this machine
-    (`jobs` workers) or on the Dask cluster at `scheduler`. Returns the process exit code: 0 when
-    every submission was graded normally, 1 otherwise."""
+          scheduler: str | None = None,
+          roster: pathlib.Path | None = None) -> int:
+    """Grade every submission under `submitted` (folder or .zip: nbgrader's layout or a Canvas or
+    Moodle download, see term/intake.py) into `out` and the course's gradebook (`db_url`
+    overrides), on this machine (`jobs` workers) or on the Dask cluster at `scheduler`;
+    `roster`: the class list (term/roster.py). Returns the process exit code: 0 when every
+    submission was graded normally, 1 otherwise."""
+    from onebyone.tools.term import class_run, intake
+
     stream = stream or sys.stderr
     limits = limits or sandbox.Limits()
     jobs = jobs or os.cpu_count() or 1
     out = pathlib.Path(out).resolve()
     submitted = pathlib.Path(submitted).resolve()
-    db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
+    course = pathlib.Path(course).resolve()
+    if out.exists() and not out.is_dir():
+        raise CannotGrade(f"--out {out} is a file: give a folder (it is made if missing)")
     if limits.fence and not scheduler and (problem := sandbox.problem()):
         raise CannotGrade(f"cannot fence student code in: {problem}")
     files = source_files(course)
@@ -83,30 +90,39 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
     if unknown:
         raise submissions.BadSubmissions(
             f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(files)}")
+    known = set(files)
     if assignment_ids:
         files = {k: v for k, v in files.items() if k in assignment_ids}
+    try:
+        term = class_run.prepare(course, roster, db_url)
+    except class_run.TermError as error:
+        raise CannotGrade(str(error)) from None
+    db_url = term.db_url
 
-    skipped = []
-    if submitted.is_file() and submitted.suffix == ".zip":
-        unpacked = out / "unpacked"
+    unpacked = out / "unpacked"
+    if submitted.is_file():  # a zip: unpacked afresh (what an earlier run unpacked is stale)
         shutil.rmtree(unpacked, ignore_errors=True)
         unpacked.mkdir(parents=True)
-        skipped = submissions.unpack(submitted, unpacked)
-        root = submissions.root_of(unpacked)
-    elif submitted.is_dir():
-        root = submitted
-    else:
-        raise submissions.BadSubmissions(f"{submitted} is neither a folder nor a .zip file")
+    try:
+        intook = class_run.read_submissions(term, submitted, unpacked, assignment_ids, known)
+    except intake.CannotRead as error:
+        raise submissions.BadSubmissions(str(error)) from None
+    if (nothing := intook.nothing_matched()) is not None:
+        raise submissions.BadSubmissions(f"{submitted}: {nothing}")
+    matched, unmatched = class_run.jobs_of(intook, assignment_ids)
+    skipped = [f"{u.path}: {u.reason}" for u in unmatched]
 
     code = result.code_fingerprint()
     source_bytes = {assignment: path.read_bytes() for assignment, path in files.items()}
     found = [dataclasses.replace(job, key=_key(job, source_bytes, limits, code))
-             for job in submissions.find(root, assignment_ids)]
+             for job in matched]
 
     book = records.Records(out)
     pending = [job for job in found if regrade or book.earlier(job) is None]
-    # only the assignments submitted here are read (and saved to the gradebook)
-    present = sorted({job.assignment for job in found} & set(files)) or ["(none)"]  # none
+    # the assignments submitted here are read (and saved to the gradebook), and with a roster
+    # those asked for, whose students all get a row
+    asked = set(assignment_ids or ()) if term.students else set()
+    present = sorted(({job.assignment for job in found} | asked) & set(files)) or ["(none)"]
     if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
         _gradebook_step(lambda gradebook: gradebook.check(db_url))
     engine = None
@@ -117,11 +133,16 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
         with collector_paused():  # mostly imports (nbgrader's ORM, nbconvert)
             sources = sources_of(course, present)
             _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
+        _gradebook_step(lambda _: class_run.record_class(
+            book.gradebook, term, class_run.times_of(intook, found)))
         bar = progress.Progress(len(found), stream)
         waiting = {id(job) for job in pending}
-        for job in found:
-            if id(job) not in waiting:
-                bar.update(book.earlier(job), reused=True)
+        reused = [book.earlier(job) for job in found if id(job) not in waiting]
+        for earlier in reused:
+            bar.update(earlier, reused=True)
+        # the gradebook holds every result of the run, even one graded by an earlier run
+        # into another gradebook; a score given by hand since stays (gradebook.record_scores)
+        _gradebook_step(lambda _: book.record_in_gradebook(reused))
 
         def on_results(graded):
             _gradebook_step(lambda _: book.record(graded))
@@ -132,17 +153,36 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
         if pending:
             _engine_step(lambda: engine.grade(pending, sources, on_results,
                                               meanwhile=_ready_the_pages))
-        book.write_tables(found)
+        seconds = time.monotonic() - start
+        try:
+            class_run.apply_late_policy(book.gradebook, term, [a for a in present if a in sources])
+        except class_run.TermError as error:
+            raise CannotGrade(str(error)) from None
+        recorded = class_run.gradebook_scores(book.gradebook, sorted(sources))
+        changed = book.take_recorded(found, recorded) | {job.who for job in pending}
+        class_run.with_platform_marks(intook, book.results)
+        absent = class_run.not_submitted(term, sorted(asked & set(sources)), found,
+                                         {a: s.max_score() for a, s in sources.items()})
+        book.write_tables(found, absent)
+        layout = class_run.leave_nbgrader_layout(term, intook, found, book.results, out,
+                                                 set(sources), changed)
+        exports = book.write_exports(term.students, sorted(asked | {j.assignment for j in found}
+                                                           & set(sources)))
     finally:
         if engine is not None:
             engine.close()
         book.close()
     results = [book.results[job.who] for job in found]
-    _summary(results, len(pending), time.monotonic() - start, skipped, out, stream,
-             limits.fence)
+    _summary(results, len(pending), seconds, skipped, out, stream, limits.fence, absent,
+             exports)
+    stream.write(f"For nbgrader's tools (formgrader, generate_feedback, release_feedback, "
+                 f"export) in {course}: {layout['autograded']} in autograded/"
+                 + (f", {layout['feedback']} in feedback/" if layout["feedback"] else "")
+                 + "".join(f"\n  replaced in submitted/: {r}" for r in layout["replaced"])
+                 + "\n")
     from onebyone.tools.grading import report  # the class report, written at every run's end
 
-    stream.write(f"Class report: {report.write(out, results, sources, found)}\n")
+    stream.write(f"Class report: {report.write(out, results + absent, sources, found)}\n")
     return 0 if all(r.normal for r in results) else 1
 
 
@@ -178,8 +218,11 @@ def _gradebook_step(step):
         raise CannotGrade(str(error)) from None
 
 
-def _summary(results, graded_now, seconds, skipped, out, stream, fenced=True):
-    """What happened, in a few lines: counts by status and every submission that needs a look."""
+def _summary(results: list[result.Result], graded_now: int, seconds: float, skipped: list[str],
+             out: pathlib.Path, stream, fenced: bool = True, absent: list = (),
+             exports: list = ()) -> None:
+    """What happened, in a few lines: counts by status, every submission that needs a look,
+    what was not matched, who did not submit, and where everything is (only what exists)."""
     def say(text=""):
         stream.write(text + "\n")
 
@@ -187,9 +230,11 @@ def _summary(results, graded_now, seconds, skipped, out, stream, fenced=True):
     for graded in results:
         by_status.setdefault(graded.status.value, []).append(graded)
     say()
-    say(f"Graded {len(results)} submission(s) ({graded_now} now, {len(results) - graded_now} "
-        f"unchanged since an earlier run) in {seconds:.1f} s"
-        + (f", {seconds / graded_now:.2f} s per submission." if graded_now else "."))
+    unchanged = len(results) - graded_now
+    say(f"{len(results)} submission(s) ({graded_now} now, {unchanged} unchanged since an earlier "
+        "run: kept, not graded again)"
+        + (f"; graded in {seconds:.1f} s, {seconds / graded_now:.2f} s per submission."
+           if graded_now else "."))
     for status, group in sorted(by_status.items()):
         say(f"  {status}: {len(group)}")
     trouble = [r for r in results if not r.normal]
@@ -199,9 +244,18 @@ def _summary(results, graded_now, seconds, skipped, out, stream, fenced=True):
             detail = next((n for n in r.notes if "\n" not in n), "")
             say(f"  {r.student}/{r.assignment}: {r.status}"
                 + (f" ({detail[:160]})" if detail else ""))
-    for entry in skipped:
-        say(f"  not unpacked: {entry}")
+    if skipped:
+        say(f"Not matched to a student and an assignment, not graded ({len(skipped)}):")
+        for entry in skipped:
+            say(f"  {entry}")
+    if absent:
+        say(f"Not submitted ({len(absent)} of the roster): "
+            + ", ".join(f"{r.student}/{r.assignment}" for r in absent[:20])
+            + (f" and {len(absent) - 20} more" if len(absent) > 20 else ""))
     if not fenced:
         say("--no-fence: student code ran unfenced, as your own user: it could read and write "
             "what you can (your course folders, solutions/ included). See the instructor guide.")
-    say(f"Tables: {out / 'grades.csv'}, {out / 'items.csv'}; feedback in {out / 'feedback'}")
+    tables = [p for p in (out / "grades.csv", out / "items.csv", *exports) if p.is_file()]
+    feedback = out / "feedback"
+    say(f"Tables: {', '.join(map(str, tables))}"
+        + (f"; feedback in {feedback}" if feedback.is_dir() else ""))

@@ -166,7 +166,7 @@ def record_scores(session, submissions):
         if missing:
             raise GradebookError(
                 f"the gradebook has no test cell {missing[0]!r} in {assignment!r} (changed "
-                "during the run?); grade into a new --out or another --db-url")
+                "during the run?); grade with another --db-url (default: the course's)")
     if grades:
         column = tables["grade"].c
         session.execute(
@@ -263,7 +263,7 @@ def _save_structure(db_url, assignment, source):
     except RuntimeError as error:  # nbgrader: cells changed under existing submissions
         raise GradebookError(
             f"the gradebook {shown(db_url)} holds {assignment!r} with other test cells "
-            f"({error}); grade into a new --out or another --db-url") from None
+            f"({error}); grade with another --db-url (default: the course's)") from None
 
 
 def _fill(db_url, sources):

@@ -14,9 +14,12 @@ import json
 import os
 import pathlib
 
+from onebyone.tools import files
 from onebyone.tools.grading.result import Job, Result
 
-GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "status", "note"]
+# score: after nbgrader's late penalty (late_penalty), as `nbgrader export` gives it
+GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "late_penalty", "status",
+                  "note"]
 ITEMS_COLUMNS = ["student_id", "assignment_id", "grade_id", "score", "max_score", "message"]
 RECORDED_TOGETHER = 500  # submissions per gradebook transaction at most (bounds its SQL lists)
 
@@ -69,17 +72,9 @@ class Records:
         so a main process that falls behind many workers catches up."""
         # imported here, not at the top: batch.py reads the journal before it starts the engine,
         # and the engine's workers are forked before the main process imports anything heavy
-        from onebyone.tools.grading import feedback, gradebook
-
-        scored = [(r.assignment, r.student, {item.grade_id: item.score for item in r.items})
-                  for r in results if r.assignment in self.sources]
-        for first in range(0, len(scored), RECORDED_TOGETHER):
-            gradebook.record(self.gradebook, scored[first:first + RECORDED_TOGETHER])
+        self.record_in_gradebook(results)
         for result in results:
-            folder = self.out / "feedback" / result.student / result.assignment
-            folder.mkdir(parents=True, exist_ok=True)
-            page = feedback.page(result, self.sources.get(result.assignment))
-            (folder / f"{result.assignment}.html").write_text(page, encoding="utf-8")
+            self.write_page(result)
         for result in results:
             self.journal.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
         self.journal.flush()
@@ -87,9 +82,70 @@ class Records:
         for result in results:
             self.results[(result.student, result.assignment)] = result
 
-    def write_tables(self, jobs: list[Job]) -> None:
-        """grades.csv and items.csv for the submissions of this run, sorted."""
-        keys = sorted({job.who for job in jobs})
+    def record_in_gradebook(self, results: list[Result]) -> None:
+        """The results' autograder scores in the gradebook (a transaction per
+        RECORDED_TOGETHER); a score given there by hand stays."""
+        from onebyone.tools.grading import gradebook
+
+        scored = [(r.assignment, r.student, {item.grade_id: item.score for item in r.items})
+                  for r in results if r.assignment in self.sources]
+        for first in range(0, len(scored), RECORDED_TOGETHER):
+            gradebook.record(self.gradebook, scored[first:first + RECORDED_TOGETHER])
+
+    def write_page(self, result: Result) -> pathlib.Path:
+        """The student's feedback page, OUT/feedback/<student>/<assignment>/<assignment>.html."""
+        from onebyone.tools.grading import feedback
+
+        folder = self.out / "feedback" / result.student / result.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        page = feedback.page(result, self.sources.get(result.assignment))
+        path = folder / f"{result.assignment}.html"
+        path.write_text(page, encoding="utf-8")
+        return path
+
+    def take_recorded(self, jobs: list[Job], recorded: dict) -> set:
+        """The run's results as the gradebook holds them now (`recorded`, see
+        term/class_run.gradebook_scores: a score given by hand, the late penalty), their pages
+        written again where that changed them, or changed them at an earlier run. Returns the
+        (student, assignment) whose page was written again."""
+        from onebyone.tools.term.class_run import as_recorded
+
+        marks = self.out / "pages-from-gradebook.json"
+        before = set(map(tuple, json.loads(marks.read_text()))) if marks.is_file() else set()
+        after, rewritten = set(), set()
+        for job in jobs:
+            result = self.results.get(job.who)
+            if result is None:
+                continue
+            shown = as_recorded(result, recorded.get(job.who))
+            if shown is not result:
+                after.add(job.who)
+            if shown is not result or job.who in before:
+                self.write_page(shown)
+                rewritten.add(job.who)
+            self.results[job.who] = shown
+        with files.written_whole(marks) as partial:
+            partial.write_text(json.dumps(sorted(after | (before - {j.who for j in jobs}))))
+        return rewritten
+
+    def write_exports(self, students, assignments: list[str]) -> list[pathlib.Path]:
+        """With a roster: OUT/moodle-grades.csv, and OUT/canvas-grades.csv when the roster has
+        Canvas's ids (`lms_id`), one row per roster student, read from the gradebook."""
+        from onebyone.tools.term import grades_out
+
+        if not students or not assignments:
+            return []
+        grades = grades_out.class_grades(self.gradebook, students, assignments)
+        written = [grades_out.moodle_csv(self.out / "moodle-grades.csv", grades)]
+        if any(s.lms_id for s in students):
+            written.insert(0, grades_out.canvas_csv(self.out / "canvas-grades.csv", grades))
+        return written
+
+    def write_tables(self, jobs: list[Job], absent: list[Result] = ()) -> None:
+        """grades.csv and items.csv for the submissions of this run, sorted, with a row for
+        each `absent` result (a roster student who did not submit)."""
+        absent = {(r.student, r.assignment): r for r in absent}
+        keys = sorted({job.who for job in jobs} | set(absent))
         with open(self.out / "grades.csv", "w", newline="", encoding="utf-8") as grades, \
                 open(self.out / "items.csv", "w", newline="", encoding="utf-8") as items:
             grade_rows = csv.writer(grades)
@@ -97,12 +153,13 @@ class Records:
             grade_rows.writerow(GRADES_COLUMNS)
             item_rows.writerow(ITEMS_COLUMNS)
             for key in keys:
-                result = self.results.get(key)
+                result = absent.get(key) or self.results.get(key)
                 if result is None:
                     continue
                 note = "; ".join(n for n in result.notes if "\n" not in n)
-                grade_rows.writerow([*key, f"{result.score:g}", f"{result.max_score:g}",
-                                     result.status.value, note[:1000]])
+                grade_rows.writerow([*key, f"{result.final_score:g}", f"{result.max_score:g}",
+                                     f"{result.late_penalty:g}", result.status.value,
+                                     note[:1000]])
                 for item in result.items:
                     item_rows.writerow([*key, item.grade_id, f"{item.score:g}",
                                         f"{item.max_score:g}", item.message])

@@ -3,8 +3,9 @@ before the tables.
 
 Per assignment: the distribution of scores (a chart, with alt text computed from the scores);
 per test, how many submissions earned its points and the failure messages most of them hit, in
-the checks' own words; pairs of submissions whose solution cells look alike (similarity.py),
-side by side; the submissions not graded normally, and why. One self-contained page: the chart
+the checks' own words; pairs of submissions whose solution cells share code of their own
+(term/similarity_index.py: a fingerprint index, as MOSS), strongest first, side by side;
+the submissions not graded normally, and why. One self-contained page: the chart
 is an embedded PNG, the style inline, no script, nothing from another host.
 """
 
@@ -19,8 +20,9 @@ import statistics
 from nbgrader import utils
 
 from onebyone.tools import files
-from onebyone.tools.grading import course, feedback, outline, pages, plan, similarity
-from onebyone.tools.grading.result import Job, Result
+from onebyone.tools.grading import course, feedback, outline, pages, plan
+from onebyone.tools.grading.result import Job, Result, Status
+from onebyone.tools.term import similarity_index
 
 TOP_MESSAGES = 5  # failure messages listed per test
 TOP_GROUPS = 20  # groups of alike submissions shown per solution cell
@@ -115,27 +117,7 @@ class _Cell:
         return [pair for group in self.groups for pair in group["pairs"]]
 
 
-def groups_of(pairs):
-    """Flagged pairs joined into groups of submissions that are alike (connected pairs), the
-    group with the highest score first: five identical answers are one group, not ten pairs."""
-    parent = {}
-
-    def root(student):
-        parent.setdefault(student, student)
-        while parent[student] != student:
-            student = parent[student]
-        return student
-
-    for pair in pairs:
-        parent[root(pair.first)] = root(pair.second)
-    grouped = collections.defaultdict(list)
-    for pair in pairs:
-        grouped[root(pair.first)].append(pair)
-    return sorted(grouped.values(), key=lambda g: (-max(p.score for p in g), -len(g),
-                                                   g[0].first))
-
-
-def similar_cells(source, notebooks):
+def similar_cells(source: course.Source, notebooks: dict) -> list[_Cell]:
     """Per solution cell of `source`, the flagged pairs among {student: notebook path}."""
     solution_ids = [c.metadata.nbgrader["grade_id"] for c in source.cells
                     if c.cell_type == "code" and utils.is_solution(c)]
@@ -145,22 +127,24 @@ def similar_cells(source, notebooks):
     for grade_id in solution_ids:
         released = source.released.get(grade_id)
         by_student = {s: c[grade_id] for s, c in codes.items() if grade_id in c}
-        pairs = similarity.similar_pairs(by_student, released.source if released else "")
+        pairs = similarity_index.similar_pairs(by_student, released.source if released else "")
+        every_group = similarity_index.groups_of(pairs)
         groups = []
-        for group in groups_of(pairs)[:TOP_GROUPS]:
-            best = group[0]  # similar_pairs sorts the highest score first
+        for group in every_group[:TOP_GROUPS]:
+            best = group[0]  # the strongest evidence first
             members = sorted({p.first for p in group} | {p.second for p in group})
             groups.append({"members": members, "pairs": group, "best": best,
                            "first": _side(by_student[best.first], best.first_lines),
                            "second": _side(by_student[best.second], best.second_lines)})
-        cells.append(_Cell(grade_id, groups, len(groups_of(pairs)) - len(groups),
+        cells.append(_Cell(grade_id, groups, len(every_group) - len(groups),
                            len(by_student)))
     return cells
 
 
-def _assignment(assignment, source, results, notebooks):
+def _assignment(assignment: str, source: course.Source, results: list[Result],
+                notebooks: dict) -> dict:
     plan_ = outline.of(source, assignment)
-    scores = [r.score for r in results]
+    scores = [r.final_score for r in results]  # after the late penalty, as in grades.csv
     max_score = source.max_score()
     chart, alt = score_chart(scores, max_score, assignment)
     tests = []
@@ -179,9 +163,12 @@ def _assignment(assignment, source, results, notebooks):
             "similar": similar_cells(source, notebooks)}
 
 
-def render(results, sources, notebooks):
-    """The report's HTML. `results`: this run's Results; `notebooks`: {(student, assignment):
+def render(results: list[Result], sources: dict, notebooks: dict) -> str:
+    """The report's HTML. `results`: this run's Results (and the roster's students who did not
+    submit, status NOT_SUBMITTED); `notebooks`: {(student, assignment):
     path of the submitted notebook}."""
+    absent = [r for r in results if r.status is Status.NOT_SUBMITTED]
+    results = [r for r in results if r.status is not Status.NOT_SUBMITTED]
     by_assignment = collections.defaultdict(list)
     for result in results:
         by_assignment[result.assignment].append(result)
@@ -194,9 +181,13 @@ def render(results, sources, notebooks):
         assignments.append(_assignment(assignment, source, by_assignment[assignment], mine))
     trouble = sorted((r for r in results if not r.normal), key=lambda r: (r.assignment,
                                                                            r.student))
+    late = sorted((r for r in results if r.late_penalty), key=lambda r: (r.assignment,
+                                                                        r.student))
     return pages.render("report.html", assignments=assignments, trouble=trouble,
-                        total=len(results), threshold=similarity.THRESHOLD,
-                        window=similarity.WINDOW + similarity.K - 1)
+                        total=len(results), late=late, absent=absent,
+                        threshold=similarity_index.THRESHOLD,
+                        window=similarity_index.WINDOW + similarity_index.K - 1,
+                        common=similarity_index.COMMON)
 
 
 def write(out: pathlib.Path, results: list[Result], sources: dict, jobs: list[Job]) -> pathlib.Path:

@@ -40,6 +40,7 @@ class Status(str, enum.Enum):
     KERNEL_DIED = "kernel died"
     TAMPERING = "tampering detected"
     GRADER_ERROR = "grader error"
+    NOT_SUBMITTED = "not submitted"  # a roster student with no submission (term/class_run.py)
 
     def __str__(self):
         return self.value
@@ -72,10 +73,17 @@ class Result:
     items: list  # of ItemResult
     max_score: float = 0.0
     seconds: float = 0.0
+    # nbgrader's late penalty, read back from the gradebook after every run (term/class_run.py)
+    late_penalty: float = 0.0
 
     @property
     def score(self) -> float:
         return sum(item.score for item in self.items)
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty, never below 0 (as `nbgrader export` gives it)."""
+        return max(0.0, self.score - self.late_penalty)
 
     @property
     def normal(self) -> bool:

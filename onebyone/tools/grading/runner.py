@@ -42,12 +42,18 @@ def preload(sources: dict) -> None:
                 importlib.import_module(name)  # `... import some_function` does not
 
 
-def failure_message(error):
-    """What the student is told about a failed test: the exception's message, never its code."""
+def failure_message(error: BaseException, failed_cells: list[tuple[str, str]] = ()) -> str:
+    """What the student is told about a failed test: the exception's message, never its code.
+    `failed_cells`: (cell, error) of the student's cells that raised before this test: a name
+    they did not define is their error's doing, not a name the student forgot."""
     if isinstance(error, LearnerError):
         text = f"your code raised {error}"
     elif isinstance(error, AssertionError):
         text = str(error) or "a test's condition was not met"
+    elif isinstance(error, NameError) and failed_cells:
+        cell, raised = failed_cells[-1]
+        text = (f"{error}: your cell {cell} raised {raised.splitlines()[0][:300]} before it "
+                "could define it (fix that cell and run every cell)")
     elif isinstance(error, NameError):
         text = f"{error} (define it in your notebook and run every cell)"
     else:
@@ -80,11 +86,15 @@ class Grading:
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.learner_names = set()
         self.ran = []  # the cells run in the student process so far, replayed after a restart
+        self.failed: list[tuple[str, str]] = []  # (cell, error) of the student's that raised
 
-    def run_student(self, code):
+    def run_student(self, code: str, cell_id: str = "") -> str | None:
         """Run a cell in the student process; returns its error text or None."""
         self.ran.append(code)
-        return self.session.run_cell(code)
+        error = self.session.run_cell(code)
+        if error:
+            self.failed.append((cell_id, error))
+        return error
 
     def restart(self):
         """A new student process, in the state the student's cells leave it in."""
@@ -126,7 +136,7 @@ class Grading:
         except SubmissionStopped:
             raise
         except Exception as error:  # the test failed: AssertionError, CheckFailure or any other
-            return False, failure_message(error), False
+            return False, failure_message(error, self.failed), False
         else:
             return True, "", False
         finally:
@@ -163,7 +173,7 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits):
     try:
         for step in steps:
             if step.where in ("both", "student"):
-                error = grading.run_student(step.code)
+                error = grading.run_student(step.code, step.cell_id)
                 if error:
                     notes.append(f"cell {step.cell_id} raised {error}")
             if step.where == "both":

@@ -19,9 +19,10 @@ import pathlib
 from nbgrader.api import Gradebook, MissingEntry
 
 from onebyone.tools import files
+from onebyone.tools.grading.result import Status
 from onebyone.tools.term.roster import Student
 
-NOT_SUBMITTED = "not submitted"
+NOT_SUBMITTED = Status.NOT_SUBMITTED.value  # the status grades.csv gives the same student
 
 
 @dataclasses.dataclass(frozen=True)

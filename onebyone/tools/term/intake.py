@@ -79,6 +79,7 @@ class Intake:
 
     submissions: list[Submission]
     unmatched: list[Unmatched]
+    root: pathlib.Path | None = None  # the folder the unmatched paths are relative to
 
     @property
     def layouts(self) -> list[str]:
@@ -226,7 +227,7 @@ def read_folder(root: pathlib.Path, roster: list[Student] | None = None,
                                  "download's files may have any name"))
         (submissions if isinstance(found, Submission) else unmatched).append(found)
     submissions, more = _one_per_student(submissions, root)
-    return Intake(submissions, unmatched + more)
+    return Intake(submissions, unmatched + more, root)
 
 
 def _one_per_student(submissions, root):
