@@ -13,9 +13,13 @@ import csv
 import json
 import os
 import pathlib
+from typing import TYPE_CHECKING
 
 from onebyone.tools import files
 from onebyone.tools.grading.result import Job, Result
+
+if TYPE_CHECKING:  # the roster's student, named in a hint only
+    from onebyone.tools.term.roster import Student
 
 # score: after nbgrader's late penalty (late_penalty), as `nbgrader export` gives it
 GRADES_COLUMNS = ["student_id", "assignment_id", "score", "max_score", "late_penalty", "status",
@@ -128,7 +132,8 @@ class Records:
             partial.write_text(json.dumps(sorted(after | (before - {j.who for j in jobs}))))
         return rewritten
 
-    def write_exports(self, students, assignments: list[str]) -> list[pathlib.Path]:
+    def write_exports(self, students: list["Student"],
+                      assignments: list[str]) -> list[pathlib.Path]:
         """With a roster: OUT/moodle-grades.csv, and OUT/canvas-grades.csv when the roster has
         Canvas's ids (`lms_id`), one row per roster student, read from the gradebook."""
         from onebyone.tools.term import grades_out
