@@ -21,9 +21,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[book,grade,dev]' --group course
 	touch $(STAMP)
 
-env: $(STAMP)  ## create .venv with the pinned dependencies
+# The checks' Chinese messages, compiled next to their catalogue (gitignored, like every .mo):
+# a Chinese notebook run in this checkout (lab, tests, grading) reads them.
+CHECKS_PO := onebyone/checks/locale/zh_CN/LC_MESSAGES/onebyone-checks.po
+CHECKS_MO := $(CHECKS_PO:.po=.mo)
+$(CHECKS_MO): $(CHECKS_PO) $(STAMP)
+	$(BIN)/python -c "from onebyone.tools import check_messages; check_messages.compile_catalogues()"
 
-book: $(STAMP)  ## build the website into _build/html, and its Chinese edition into _build/html/zh (strict)
+env: $(STAMP) $(CHECKS_MO)  ## create .venv with the pinned dependencies
+
+book: $(STAMP) $(CHECKS_MO)  ## build the website into _build/html, and its Chinese edition into _build/html/zh (strict)
 	$(BIN)/onebyone book
 
 translations: $(STAMP)  ## update the Chinese catalogues (locale/zh_CN) after an English edit; lists what is left
@@ -34,19 +41,19 @@ serve: $(STAMP)  ## serve the built site on http://$(HOST):$(PORT)
 	@echo "Serving the course on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory _build/html
 
-exercises: $(STAMP)  ## regenerate exercises/ from solutions/ with nbgrader
+exercises: $(STAMP) $(CHECKS_MO)  ## regenerate exercises/ from solutions/ with nbgrader
 	$(BIN)/onebyone exercises
 
-lab: $(STAMP)  ## open JupyterLab on exercises/ in the course's environment
+lab: $(STAMP) $(CHECKS_MO)  ## open JupyterLab on exercises/ in the course's environment
 	$(BIN)/jupyter lab --notebook-dir=exercises $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: $(STAMP)  ## run every test (includes the strict book build)
+test: $(STAMP) $(CHECKS_MO)  ## run every test (includes the strict book build)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## measure speed (medians of several runs, printed as tables)
 	$(BIN)/onebyone bench
 
-grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786]
+grade: $(STAMP) $(CHECKS_MO)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786]
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786]"; exit 2; }
 	@# make can only exit 0 or 2: the grader's 1 (graded; some submissions not graded normally,
 	@# listed above) is told in a line and kept apart from 2 (nothing graded: fix the command)

@@ -29,6 +29,21 @@ def built_book(book_build):
     return HTML
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session: Playwright's sync API runs one instance per
+    process, so every browser test shares it."""
+    from browser import chromium_or_skip, launch
+
+    chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()
+
+
 # what `onebyone grade` and nbgrader's commands write in the course folder they run on
 COURSE_OUTPUTS = ("gradebook.db", "submitted", "autograded", "feedback")
 

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 from books import ROOT, minimal_book
-from browser import SiteChecker, chromium_or_skip, launch, serve
+from browser import SiteChecker, chromium_or_skip, serve
 
 from onebyone.tools import book, kit, translation
 
@@ -25,14 +25,8 @@ SOURCE_MATH = re.compile(r"\$[^$\n]+\$|\$\$|\{math\}|\\begin\{")
 
 
 @pytest.fixture(scope="session")
-def browser():
-    chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    return chromium  # conftest's, shared with the other browser tests
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import subprocess
 import time
 import urllib.request
 
-import browser
 import course
 import grading_samples as samples
 import nbformat
@@ -170,14 +169,11 @@ def _formgrader(folder, runtime):
 
 
 def test_formgrader_opens_a_submission_in_a_browser_and_a_score_given_there_is_kept(
-        term, tmp_path, capsys):
-    from playwright.sync_api import sync_playwright
-
+        term, tmp_path, capsys, chromium):
     folder, out = term["folder"], term["out"]
     api = _api(folder)
     ada = next(n for n in api.get_notebook_submissions(A, A) if n["student"] == "ada")
-    with _formgrader(folder, tmp_path / "runtime") as url, sync_playwright() as playwright:
-        chromium = browser.launch(playwright)
+    with _formgrader(folder, tmp_path / "runtime") as url:
         page = chromium.new_page()
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
                    else route.abort())  # offline: nothing from another host
@@ -205,7 +201,7 @@ def test_formgrader_opens_a_submission_in_a_browser_and_a_score_given_there_is_k
                  body: JSON.stringify({manual_score: 0})})).status""",
             [url, grade_id])
         assert status == 200
-        chromium.close()
+        page.close()
     before = _scores(out)["ada"]
     capsys.readouterr()
     assert cli.main(["grade", str(folder / "submitted"), "--course", str(folder), "--out",

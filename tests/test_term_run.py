@@ -275,7 +275,9 @@ def test_a_missing_name_is_blamed_on_the_cell_that_failed_to_define_it(raised):
 def test_a_release_leaves_no_gradebook_in_the_course_folder(tmp_path, monkeypatch):
     """`make exercises` (release.release) writes the release, never the course's gradebook
     (what nbgrader's commands without --db, formgrader and `onebyone grade` read)."""
-    from onebyone.tools import answers, kit, release
+    import types
+
+    from onebyone.tools import answers, chinese_notebooks, kit, release
 
     folder = samples.copy_course(tmp_path, [A])
     shutil.copy(course.ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
@@ -283,6 +285,9 @@ def test_a_release_leaves_no_gradebook_in_the_course_folder(tmp_path, monkeypatc
     # the kit's blocks and the reference outputs are written into the checkout: not here
     monkeypatch.setattr(kit, "write_blocks", lambda root: [])
     monkeypatch.setattr(answers, "record", lambda assignment, root: 0)
+    # the Chinese notebook needs the book's config and catalogues (tests/test_i18n_notebooks.py)
+    monkeypatch.setattr(chinese_notebooks, "write",
+                        lambda assignment, root: types.SimpleNamespace(untranslated=[]))
     release.release([A], folder)
     assert (folder / "exercises" / A / f"{A}.ipynb").is_file()
     assert not (folder / "gradebook.db").exists()
