@@ -17,17 +17,16 @@ from onebyone.checks.core import (
     call_learner,
     check_equal,
     compare_arrays,
-    construct_learner,
     learner_check,
     passed,
 )
 from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
 from onebyone.checks.roles import (
-    RecordedModule,
     compare_modules,
     kind,
     layers_of,
+    learner_and_reference,
     pair,
     setting,
     shown,
@@ -74,9 +73,8 @@ def inception(Inception, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_pro
     """The learner's factorised Inception module against the reference: structure and output."""
     args = (in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj)
     item = f"Inception{args}"
-    module = construct_learner(Inception, *args, item=item)
-    record = reference(ASSIGNMENT)("module:Inception", list(args), seed, [2, in_channels, *size])
-    target = RecordedModule(record)
+    module, target = learner_and_reference(Inception, "Inception", args, ASSIGNMENT, seed, size,
+                                           item)
     blocks = np.cumsum([0, c1, c3, c5, pool_proj])
 
     def mistakes(mode):

@@ -12,13 +12,12 @@ from onebyone.checks.core import (
     CheckFailure,
     call_learner,
     compare_arrays,
-    construct_learner,
     learner_check,
     passed,
 )
 from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
-from onebyone.checks.roles import RecordedModule, compare_modules, kind
+from onebyone.checks.roles import compare_modules, kind, learner_and_reference
 
 __all__ = ["passed", "relu_recovery_error", "shuffle_matrix", "shuffle_unit"]
 ASSIGNMENT = "pointwise-today"
@@ -46,10 +45,8 @@ def shuffle_unit(ShuffleUnit, channels, mid_channels, groups, size=(5, 6), seed=
     """The learner's ShuffleNet unit against the recorded reference, in eval() and train()."""
     args = (channels, mid_channels, groups)
     item = f"ShuffleUnit{args}"
-    unit = construct_learner(ShuffleUnit, *args, item=item)
-    record = reference(ASSIGNMENT)("module:ShuffleUnit", list(args), seed,
-                                   [2, channels, *size])
-    target = RecordedModule(record)
+    unit, target = learner_and_reference(ShuffleUnit, "ShuffleUnit", args, ASSIGNMENT, seed, size,
+                                         item)
     compare_modules(unit, target, target.x, item, modes=("eval", "train"),
                     explain=_unit_explain(*args))
 

@@ -13,13 +13,13 @@ from onebyone.checks.core import (
     CheckFailure,
     call_learner,
     check_equal,
-    construct_learner,
     learner_check,
     passed,
 )
 from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
-from onebyone.checks.roles import RecordedModule, compare_modules, kind, layers_of, pair, setting
+from onebyone.checks.roles import (compare_modules, kind, layers_of, learner_and_reference, pair,
+                                   setting)
 
 __all__ = ["bottleneck_break_even", "passed", "preact_bottleneck", "stride_cost"]
 ASSIGNMENT = "resnet-bottleneck"
@@ -78,10 +78,8 @@ def preact_bottleneck(PreActBottleneck, in_channels, mid_channels, out_channels,
     train() mode."""
     args = (in_channels, mid_channels, out_channels, stride)
     item = f"PreActBottleneck{args}"
-    block = construct_learner(PreActBottleneck, *args, item=item)
-    record = reference(ASSIGNMENT)("module:PreActBottleneck", list(args), seed,
-                                   [2, in_channels, *size])
-    target = RecordedModule(record)
+    block, target = learner_and_reference(PreActBottleneck, "PreActBottleneck", args, ASSIGNMENT,
+                                          seed, size, item)
     compare_modules(block, target, target.x, item, modes=("eval", "train"),
                     explain=_explain(*args), diagnose=_diagnose(*args))
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from onebyone.checks.core import CheckFailure, compare_arrays, forward
+from onebyone.checks.core import CheckFailure, compare_arrays, construct_learner, forward
 from onebyone.checks.messages import _
 
 MAX_TRIES = 720  # assignments tried for units of the same shape (6! = 720)
@@ -392,6 +392,17 @@ def module_record(cls, args, seed, shape):
                 outputs[f"{name}/{mode}"] = module(x).double().numpy()
     return {"state": {k: v.numpy() for k, v in state.items()}, "x": x.numpy(),
             "outputs": outputs}
+
+
+def learner_and_reference(cls, name, args, assignment, seed, size, item):
+    """The learner's module `cls(*args)` and, in its place for `compare_modules`, the reference
+    recorded for the same arguments (`module:<name>` of the assignment's reference outputs), with
+    its seeded input of shape [2, args[0], *size] (args[0]: the input channels)."""
+    from onebyone.checks.reference import reference  # (reference.py imports nothing of roles)
+
+    learner = construct_learner(cls, *args, item=item)
+    record = reference(assignment)(f"module:{name}", list(args), seed, [2, args[0], *size])
+    return learner, RecordedModule(record)
 
 
 class RecordedModule:
