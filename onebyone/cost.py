@@ -83,6 +83,14 @@ def _weightless_cpu_twin(model):
     return copy.deepcopy(model).to_empty(device="cpu")
 
 
+def count_copy_bytes(model):
+    """Bytes a count allocates for a "meta" model: its CPU twin holds every parameter and buffer
+    (batch norm's running statistics), allocated but never written. Counting parameters alone
+    allocates nothing."""
+    tensors = list(model.parameters()) + list(model.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
 def run_with_hooks(model, input_shape, select, record):
     """Run `model` once, in eval mode and without gradients, on zeros of `input_shape` (C, H, W),
     calling `record(name, module, inputs, output)` after each selected module of `model` runs.

@@ -7,6 +7,7 @@ import re
 
 import nbformat
 import pytest
+import test_no_answers_on_pages as pages
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = sorted(p for p in (ROOT / "chapters").glob("*.md") if p.stem != "instructor-guide")
@@ -29,7 +30,7 @@ def graded_names(solutions=ROOT / "solutions"):
     return names
 
 
-# No chapter may show any of them in the open.
+# An "After the exercise" dropdown shows one of them; elsewhere no chapter copies their code.
 GRADED = graded_names()
 
 
@@ -59,17 +60,42 @@ def test_no_glue_call_is_visible(path):
             assert hidden(cell), f"{path.name}: a visible cell calls glue:\n{cell[:200]}"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_graded_code_is_only_shown_after_the_exercise(path):
+LISTING = re.compile(r"```\{literalinclude\} ([^\n]+)\n:pyobject: (\w+)")
+
+
+def listed_source(chapter, target, name):
+    """The source of top-level `name` in the file a chapter's literalinclude points to."""
+    path = (chapter.parent / target).resolve()
     text = path.read_text(encoding="utf-8")
-    for match in re.finditer(r":pyobject: (\w+)", text):
-        if match.group(1) not in GRADED:
-            continue
+    node = next(n for n in ast.parse(text).body if getattr(n, "name", None) == name)
+    return ast.get_source_segment(text, node)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_a_listing_in_the_open_copies_no_solution(path):
+    """Course code a chapter lists outside an "After the exercise" dropdown may share a graded
+    item's name (the course's GoogLeNet `Inception` against the exercise's Inception-v2 module),
+    never its code: no run of lines of any solution body, compared as the built-page test does."""
+    bodies = set().union(*map(pages.runs, pages.solution_bodies().values()))
+    text = path.read_text(encoding="utf-8")
+    for match in LISTING.finditer(text):
         opened = text.rfind(":::{dropdown}", 0, match.start())
         closed = text.rfind("\n:::\n", 0, match.start())
-        assert opened > closed, f"{path.name} shows {match.group(1)} outside a dropdown"
-        title = text[opened:text.index("\n", opened)]
-        assert "After the exercise" in title
+        if opened > closed and "After the exercise" in text[opened:text.index("\n", opened)]:
+            continue
+        listed = pages.runs(pages.lines_of(listed_source(path, *match.groups())))
+        assert not listed & bodies, f"{path.name}: {match.group(2)} copies a solution"
+
+
+def test_the_listing_check_finds_a_solution_listed():
+    """The check above, run on the course's GoogLeNet module against the exercise's Inception-v2
+    answer: different code (and the answer has lines the check can find)."""
+    answer = next(lines for (assignment, grade_id, _), lines in pages.solution_bodies().items()
+                  if (assignment, grade_id) == ("inception-cost", "Inception"))
+    course = pages.lines_of(listed_source(ROOT / "chapters" / "x.md", "../onebyone/models.py",
+                                          "Inception"))
+    assert not pages.runs(course) & pages.runs(answer)
+    assert pages.runs(answer), "the answer has no run of lines to find"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

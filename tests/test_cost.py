@@ -141,3 +141,17 @@ def test_a_count_on_the_meta_device_is_the_count_on_real_weights(build, shape):
     assert cost.block_rows(meta, shape) == cost.block_rows(real, shape)
     assert all(p.is_meta for p in meta.parameters()) and meta.training
     assert not any(m._forward_hooks for m in meta.modules())
+
+
+def test_the_count_copy_bytes_are_what_the_cpu_twin_holds():
+    """Counted two ways: the storages the twin of a "meta" ResNet-50 really holds, and float32
+    weights and running statistics plus one int64 counter per batch norm."""
+    with torch.device("meta"):
+        net = models.resnet(50)
+    twin = cost._weightless_cpu_twin(net)
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+                for t in list(twin.parameters()) + list(twin.buffers())}
+    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    statistics = 2 * sum(m.num_features for m in norms)   # running mean and variance
+    assert cost.count_copy_bytes(net) == sum(storages.values())
+    assert cost.count_copy_bytes(net) == 4 * (cost.total_params(net) + statistics) + 8 * len(norms)
