@@ -14,6 +14,7 @@ another, so `speaking` puts English back when the submission ends, however it en
 """
 
 import contextlib
+from collections.abc import Iterator
 
 from onebyone.tools.grading.course import Source, grade_id
 
@@ -61,7 +62,7 @@ def of_submission(source: Source, submission: dict) -> str:
 
 
 @contextlib.contextmanager
-def speaking(code: str):
+def speaking(code: str) -> Iterator[str]:
     """The checks speak `code` inside the block, English again after it (even if it raises)."""
     from onebyone.checks import messages
 
