@@ -9,6 +9,7 @@ no Chinese on an English page after a Chinese submission.
 """
 
 import re
+import shutil
 import string
 
 import grading_samples as samples
@@ -130,6 +131,7 @@ def _cells():
 def submitted(tmp_path_factory):
     base = tmp_path_factory.mktemp("languages")
     course_folder = samples.copy_course(base / "course", [A])
+    shutil.copy(samples.ROOT / "_config.yml", course_folder)  # the site the pages link to
     english = samples.release_notebook(A)
     for gid, code in _cells().items():
         samples.set_code(english, gid, code)
@@ -154,9 +156,17 @@ def _check_pages(pages):
         if student.endswith("zh"):
             assert '<html lang="zh-CN">' in page and "未通过" in page and "得分" in page
             assert all(CJK.search(message) for message in failures), (student, failures)
+            # the links go to the Chinese edition: the exercise's tasks (at the English anchors
+            # Sphinx keeps) with their Chinese titles, and the chapter
+            links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)
+            assert links and all("/zh/" in url for url, _ in links), links
+            tasks = [(url, text) for url, text in links if "#" in url]
+            assert tasks and all(CJK.search(text) and "\\" not in text for _, text in tasks)
+            assert any("/zh/chapters/" in url for url, _ in links)
         else:
             assert '<html lang="en">' in page and "failed" in page and "Score:" in page
             assert not CJK.search(page), (student, CJK.findall(page)[:10])
+            assert "/zh/" not in page
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

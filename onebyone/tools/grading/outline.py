@@ -21,6 +21,7 @@ from onebyone.tools.grading.course import Source
 CHAPTER_LINK = re.compile(
     r"\[([^\]]+)\]\((?:\.\./\.\./|https?://[^)\s]*/)chapters/([\w-]+)\.(?:md|html)\)")
 HEADING = re.compile(r"^#{2,3}\s+(.+?)\s*$", re.MULTILINE)
+ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")  # Markdown's `1\.`: shown as `1.`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +87,7 @@ def build(notebook, assignment, site):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "markdown":
             titles = HEADING.findall(cell.source)
-            heading = titles[-1] if titles else heading
+            heading = ESCAPED.sub(r"\1", titles[-1]) if titles else heading
         elif utils.is_solution(cell):
             solution = grade_id
         elif utils.is_grade(cell):
