@@ -129,6 +129,7 @@ def _cells():
 
 @pytest.fixture(scope="module")
 def submitted(tmp_path_factory):
+    check_messages.compile_catalogues()  # the checks' and the grader's .mo, as `make` does
     base = tmp_path_factory.mktemp("languages")
     course_folder = samples.copy_course(base / "course", [A])
     shutil.copy(samples.ROOT / "_config.yml", course_folder)  # the site the pages link to
