@@ -21,11 +21,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[book,grade,dev]' --group course
 	touch $(STAMP)
 
-# The checks' Chinese messages, compiled next to their catalogue (gitignored, like every .mo):
-# a Chinese notebook run in this checkout (lab, tests, grading) reads them.
-CHECKS_PO := onebyone/checks/locale/zh_CN/LC_MESSAGES/onebyone-checks.po
+# The checks' Chinese messages and the grader's (its feedback pages), compiled next to their
+# catalogues (gitignored, like every .mo): a Chinese notebook run in this checkout (lab, tests,
+# grading) and the feedback page of a Chinese submission read them.
+CHECKS_PO := onebyone/checks/locale/zh_CN/LC_MESSAGES/onebyone-checks.po \
+	onebyone/tools/grading/locale/zh_CN/LC_MESSAGES/onebyone-grader.po
 CHECKS_MO := $(CHECKS_PO:.po=.mo)
-$(CHECKS_MO): $(CHECKS_PO) $(STAMP)
+$(CHECKS_MO): %.mo: %.po $(STAMP)
 	$(BIN)/python -c "from onebyone.tools import check_messages; check_messages.compile_catalogues()"
 
 env: $(STAMP) $(CHECKS_MO)  ## create .venv with the pinned dependencies

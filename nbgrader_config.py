@@ -16,3 +16,13 @@ c.CourseDirectory.db_url = f"sqlite:///{ROOT / 'gradebook.db'}"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A translated notebook's read-only cells (exercises/<id>/zh_CN/) are kept as the student got
+# them, not put back in English (onebyone/tools/translated_cells.py).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "onebyone.tools.translated_cells.OverwriteCellsAnyLanguage",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

@@ -3,7 +3,8 @@
 - each committed Chinese notebook (exercises/<id>/zh_CN/<id>.ipynb) is what `make exercises`
   makes from today's release and catalogue, every block translated;
 - it differs from the English release only in text: the same cells, ids, metadata and code,
-  except the setup cell's added language line; the same code blocks, code spans and links;
+  except the setup cell's added language line and its install message's words (the same fields
+  and commands); the same code blocks, code spans and links;
 - the checks' catalogue is current with the checks' source and complete, its translations keep
   every {field} and number, and the stdlib's gettext reads from the compiled .mo what Babel reads
   from the .po;
@@ -80,6 +81,35 @@ def _setup_addition(english_source, chinese_source):
     return [ast.dump(node) for node in added.body]
 
 
+def _install_message(source):
+    """(its lines, the fields it fills, its words, the commands it gives) of the message the
+    setup's `except ImportError` raises."""
+    tree = ast.parse(source)
+    handler = next(h for node in ast.walk(tree) if isinstance(node, ast.Try)
+                   for h in node.handlers)
+    call = next(n for n in ast.walk(handler) if isinstance(n, ast.Call)
+                and getattr(n.func, "id", "") == "ImportError")
+    message = call.args[0]  # one f-string made of the adjacent literals
+    fields = [[ast.dump(name) for name in ast.walk(n.value) if isinstance(name, ast.Name)]
+              for n in ast.walk(message) if isinstance(n, ast.FormattedValue)]  # their words aside
+    words = "".join(n.value if isinstance(n, ast.Constant) else "{}" for n in message.values)
+    commands = re.findall(r"pip install \S+(?: --index-url \S+)?", words)
+    return (message.lineno, message.end_lineno), fields, words, commands
+
+
+def _setup_without_its_words(english_source, chinese_source):
+    """The Chinese setup's code with the English install message put back, once its fields and
+    commands are checked to be the English message's and its words Chinese."""
+    (start, stop), fields, _, commands = _install_message(english_source)
+    (zh_start, zh_stop), zh_fields, zh_words, zh_commands = _install_message(chinese_source)
+    assert zh_fields == fields and zh_commands == commands and len(commands) == 2, (
+        "the install message's fields or commands changed")
+    assert CJK.search(zh_words), "the install message is not in Chinese"
+    lines = chinese_source.splitlines()
+    lines[zh_start - 1:zh_stop] = english_source.splitlines()[start - 1:stop]
+    return "\n".join(lines)
+
+
 def _code_of_markdown(text):
     """What a translation must leave as it is: code blocks, comments, code spans (the ✓ sample
     line aside: it shows the Chinese line), link targets (the Chinese edition's for the site)."""
@@ -96,7 +126,7 @@ def test_the_chinese_notebook_differs_from_the_release_only_in_text(assignment):
 
 
 @pytest.mark.parametrize("change", ["a test's code", "a cell's id", "a checksum", "a code span",
-                                    "the setup's code", "a cell left out"])
+                                    "the setup's code", "the install command", "a cell left out"])
 def test_a_chinese_notebook_that_differs_in_more_than_text_is_caught(change):
     assignment = ASSIGNMENTS[0]
     zh = chinese(assignment)
@@ -113,6 +143,8 @@ def test_a_chinese_notebook_that_differs_in_more_than_text_is_caught(change):
         markdown.source = re.sub(r"`([^`]+)`", r"`\1 `", markdown.source, count=1)
     elif change == "the setup's code":
         setup.source = setup.source.replace("import numpy as np", "import numpy as numpy")
+    elif change == "the install command":
+        setup.source = setup.source.replace("pip install {KIT}", "pip install onebyone")
     else:
         zh.cells.remove(test)
     with pytest.raises(AssertionError):
@@ -129,7 +161,8 @@ def only_text_differs(en, zh):
         "from onebyone.checks import language\nlanguage('zh_CN')").body]
     for en_cell, zh_cell in zip(en.cells, zh.cells, strict=True):
         if en_cell.cell_type == "code" and grade_id(en_cell) == "setup":
-            assert _setup_addition(en_cell.source, zh_cell.source) == expected_setup
+            assert _setup_addition(en_cell.source, _setup_without_its_words(
+                en_cell.source, zh_cell.source)) == expected_setup
         elif en_cell.cell_type == "code":
             assert zh_cell.source == en_cell.source, grade_id(en_cell)
         else:
@@ -292,3 +325,31 @@ def translation_state(po):
 
     state = translation.catalogue_state(po)
     return state.total, len(state.untranslated), len(state.fuzzy)
+
+
+BLOCK_THE_KIT = '''import sys
+class NoKit:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "onebyone":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoKit())
+'''
+
+
+@pytest.mark.parametrize("edition", ["en", "zh_CN"])
+def test_without_the_kit_the_setup_says_what_to_install_in_the_notebooks_language(edition):
+    """Run the setup cell where `onebyone` cannot be imported: its ImportError is the course's
+    message, in the notebook's language, with the commands to run."""
+    import subprocess
+    import sys
+
+    notebook = chinese(ASSIGNMENTS[0]) if edition == "zh_CN" else english(ASSIGNMENTS[0])
+    setup = next(c for c in notebook.cells if grade_id(c) == "setup").source
+    done = subprocess.run([sys.executable, "-c", BLOCK_THE_KIT + setup], capture_output=True,
+                          text=True, timeout=120)
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1 and last.startswith("ImportError: "), done.stderr[-800:]
+    assert "onebyone" in last.split("。")[0].split(". ")[0], last  # what could not be imported
+    assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in last
+    assert f"pip install {kit.site_address(ROOT)}/kit/" in last
+    assert bool(CJK.search(last)) == (edition == "zh_CN"), last

@@ -11,7 +11,10 @@ English notebook with
   as it does on the Chinese page);
 - links to the course's chapters pointing at the Chinese edition;
 - two lines in the setup cell that make the checks speak Chinese, at the end of its `try:`
-  block, so that a kit too old to speak Chinese gets the setup's own "install the kit" message.
+  block, so that a kit too old to speak Chinese gets the setup's own "install the kit" message;
+- that message (the ImportError a student without torch or the kit sees first) in Chinese: its
+  words only, the commands and fields as they are. A changed English message stays English and
+  is listed with the untranslated blocks, as a changed paragraph is.
 
 Everything else is the release's: the same cells in the same order, the same code, the same
 nbgrader ids, checksums and metadata, so a Chinese submission is graded as an English one.
@@ -33,6 +36,20 @@ SETUP_ID = "setup"
 SETUP_LINES = ("from onebyone.checks import language  # 检查的提示用中文 (checks in Chinese)",
                f'language("{LANGUAGE}")')
 IMPORT_ERROR = re.compile(r"^except ImportError\b", re.MULTILINE)
+# The setup's "install the kit" message, as the release writes it, and its Chinese.
+INSTALL_MESSAGE = "".join(f"        {line}\n" for line in (
+    """f"{error.name or 'A package'} cannot be imported. This notebook needs numpy, \"""",
+    """"torch and the course's kit (the package `onebyone`). If you have no torch, install \"""",
+    """"its CPU build first: pip install torch --index-url \"""",
+    """"https://download.pytorch.org/whl/cpu ; then install the kit: \"""",
+    """f"pip install {KIT}\"""",
+))
+INSTALL_MESSAGE_ZH = "".join(f"        {line}\n" for line in (
+    """f"无法导入 {error.name or '某个包'}。这个笔记本需要 numpy、torch 和课程的工具包\"""",
+    """"（`onebyone` 包）。如果还没有 torch，请先安装它的 CPU 版本：pip install torch \"""",
+    """"--index-url https://download.pytorch.org/whl/cpu ；然后安装工具包：\"""",
+    """f"pip install {KIT}\"""",
+))
 MYST_EXTENSIONS = {"dollarmath", "amsmath", "colon_fence", "deflist", "substitution"}
 
 
@@ -113,17 +130,21 @@ def chinese_links(text: str, site: str) -> str:
                   rf"]({site}/{translation.EDITION}/\1", text)
 
 
-def chinese_setup(source: str) -> str:
-    """The setup cell's code with the language lines at the end of its try block (indented as
-    its last line), or at its end when it has none."""
+def chinese_setup(source: str) -> tuple[str, list]:
+    """(the setup cell's code with the language lines at the end of its try block (indented as
+    its last line), or at its end when it has none, and its install message in Chinese;
+    the English left untranslated)."""
     found = IMPORT_ERROR.search(source)
     if not found:
-        return source.rstrip("\n") + "\n\n" + "\n".join(SETUP_LINES)
+        return source.rstrip("\n") + "\n\n" + "\n".join(SETUP_LINES), []
     head = source[:found.start()].rstrip("\n")
     last = head.splitlines()[-1]
     indent = last[:len(last) - len(last.lstrip())]
     added = "".join(f"{indent}{line}\n" for line in SETUP_LINES)
-    return f"{head}\n{added}{source[found.start():]}"
+    handler = source[found.start():]
+    if INSTALL_MESSAGE in handler:
+        return f"{head}\n{added}{handler.replace(INSTALL_MESSAGE, INSTALL_MESSAGE_ZH)}", []
+    return f"{head}\n{added}{handler}", [handler]
 
 
 def translate_notebook(english, table: dict, site: str) -> Translated:
@@ -138,7 +159,8 @@ def translate_notebook(english, table: dict, site: str) -> Translated:
             cell.source = chinese_links(cell.source, site)
             untranslated += missing
         elif cell.metadata.get("nbgrader", {}).get("grade_id") == SETUP_ID:
-            cell.source = chinese_setup(cell.source)
+            cell.source, missing = chinese_setup(cell.source)
+            untranslated += missing
     return Translated(notebook, untranslated)
 
 

@@ -41,13 +41,15 @@ def _translations(args):
               f"{len(state.fuzzy):4} fuzzy")
     from onebyone.tools import check_messages  # the checks' messages, for the notebooks
 
-    for path in check_messages.update(args.folder / "onebyone"):
+    for path in [path for domain in check_messages.DOMAINS
+                 for path in check_messages.update(args.folder / "onebyone", domain=domain)]:
         state = translation.catalogue_state(path)
         incomplete += not state.complete
         print(f"{str(path.relative_to(args.folder)):55} {state.total:4} entries, "
               f"{len(state.untranslated):4} untranslated, {len(state.fuzzy):4} fuzzy")
     print(f"\n{incomplete} catalogue(s) to finish in {translation.catalogue_folder(args.folder)}"
-          " or onebyone/checks/locale" if incomplete else "\nEvery catalogue is complete.")
+          " or onebyone/checks/locale, onebyone/tools/grading/locale" if incomplete
+          else "\nEvery catalogue is complete.")
     return 0
 
 

@@ -19,6 +19,9 @@ there is no import circle):
 - plan.py         a submission rebuilt from the instructor's source notebook (which cell runs
                   where); course.py the course layout, the source notebooks and nbgrader's cell
                   metadata, read in one place;
+- language.py     a submission's language (the release its read-only cells match), the checks
+                  speaking it while it is graded; wording.py the grader's own words in it
+                  (notes, the feedback page: the gettext catalogue onebyone-grader);
 - records.py      journal, feedback pages, CSV tables; gradebook.py the nbgrader gradebook made
                   ready and written as nbgrader's autograde writes it;
 - feedback.py, outline.py, pages.py, progress.py, report.py: what the instructor

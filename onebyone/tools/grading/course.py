@@ -79,6 +79,7 @@ class Source:
         import nbformat
 
         self.path = path
+        self.release_path = release_path
         self.text = path.read_bytes()
         self.notebook = nbformat.reads(self.text.decode("utf-8"), as_version=4)
         self.cells = self.notebook.cells
@@ -87,11 +88,22 @@ class Source:
         self.released = {}
         # the same release in other languages (exercises/<id>/<language>/<id>.ipynb): a student
         # may have received any of them, so a read-only cell may match any
-        self.translated: list[dict] = []
+        self.translations: dict[str, dict] = {}  # language ("zh_CN") -> its release's cells
         if release_path is not None and release_path.is_file():
             self.released = _cells_by_id(release_path)
-            self.translated = [_cells_by_id(path) for path
-                               in sorted(release_path.parent.glob(f"*/{release_path.name}"))]
+            self.translations = {path.parent.name: _cells_by_id(path) for path
+                                 in sorted(release_path.parent.glob(f"*/{release_path.name}"))}
+
+    @property
+    def translated(self) -> list[dict]:
+        """The other languages' releases' cells (by grade_id), in the languages' order."""
+        return list(self.translations.values())
+
+    def translated_release(self, language: str) -> pathlib.Path | None:
+        """The release in `language` (exercises/<id>/<language>/<id>.ipynb), if there is one."""
+        if language not in self.translations:
+            return None
+        return self.release_path.parent / language / self.release_path.name
 
     def released_copies(self, gid: str) -> list:
         """The read-only cell `gid` as each language's release gave it (English first)."""

@@ -14,13 +14,14 @@ import re
 
 from nbgrader import utils
 
-from onebyone.tools import kit
+from onebyone.tools import kit, translation
 from onebyone.tools.grading.course import Source
 
 # the intro's link to its chapter: the site's address (exercises v3) or the source's relative path
 CHAPTER_LINK = re.compile(
     r"\[([^\]]+)\]\((?:\.\./\.\./|https?://[^)\s]*/)chapters/([\w-]+)\.(?:md|html)\)")
 HEADING = re.compile(r"^#{2,3}\s+(.+?)\s*$", re.MULTILINE)
+ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")  # Markdown's `1\.`: shown as `1.`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +87,7 @@ def build(notebook, assignment, site):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "markdown":
             titles = HEADING.findall(cell.source)
-            heading = titles[-1] if titles else heading
+            heading = ESCAPED.sub(r"\1", titles[-1]) if titles else heading
         elif utils.is_solution(cell):
             solution = grade_id
         elif utils.is_grade(cell):
@@ -103,7 +104,27 @@ def _item_url(page, heading):
     return f"{page}#{anchor}" if anchor else page
 
 
-def of(source: Source, assignment: str) -> Outline:
-    """The outline of a `course.Source` (cached per notebook file and site address)."""
+def of(source: Source, assignment: str, language: str = "en") -> Outline:
+    """The outline of a `course.Source` (cached per notebook file and site address); in another
+    `language`, the tasks' and chapter's titles and links are those of its edition."""
     root = source.path.resolve().parents[2]  # <course>/solutions/<id>/<id>.ipynb
-    return _outline(source.path, assignment, _site(root))
+    site = _site(root)
+    english = _outline(source.path, assignment, site)
+    release = source.translated_release(language) if language != "en" else None
+    if release is None:
+        return english
+    edition = f"{site}/{translation.EDITION}" if site else None
+    return translated(english, _outline(release, assignment, edition))
+
+
+def translated(english: Outline, other: Outline) -> Outline:
+    """The outline of another edition (`other`, read from its release) with the English task
+    anchors: Sphinx keeps a translated section's id, made from its English title."""
+    items = {}
+    for test_id, link in english.items.items():
+        there = other.items.get(test_id)
+        anchor = link.url.partition("#")[2] if link.url else ""
+        url = other.exercise.url and (f"{other.exercise.url}#{anchor}" if anchor
+                                      else other.exercise.url)
+        items[test_id] = Link(there.text if there else link.text, url)
+    return Outline(other.exercise, other.chapter or english.chapter, items, english.solution_of)

@@ -16,6 +16,7 @@ import nbformat
 from nbgrader import utils
 
 from onebyone.tools.grading.course import Source, cell_text, grade_id, nbgrader_metadata
+from onebyone.tools.grading.wording import N_
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +61,8 @@ def build(source: Source, submission: dict) -> tuple[list[Step], list[str]]:
         gid = grade_id(cell)
         if gid in source.by_id:
             if gid in seen:
-                notes.append(f"cell {gid} appears more than once: only the first is used")
+                notes.append(N_("cell {cell} appears more than once: only the first is used")
+                             .format(cell=gid))
                 continue
             seen.add(gid)
             anchor = gid
@@ -78,9 +80,10 @@ def build(source: Source, submission: dict) -> tuple[list[Step], list[str]]:
         if cell.cell_type == "code" and gid in solution_ids:
             mine = student_solutions.get(gid)
             if mine is None:
-                notes.append(f"solution cell {gid} is missing")
+                notes.append(N_("solution cell {cell} is missing").format(cell=gid))
             elif mine.get("cell_type") != "code":
-                notes.append(f"solution cell {gid} was changed to {mine.get('cell_type')}: not run")
+                notes.append(N_("solution cell {cell} was changed to {cell_type}: not run")
+                             .format(cell=gid, cell_type=mine.get("cell_type")))
             else:
                 steps.append(Step("student", gid, cell_text(mine)))
         elif cell.cell_type == "code" and utils.is_grade(cell):
@@ -101,7 +104,7 @@ def _tampering_note(released_cells, gid, seen, submission):
     released one, in any language (nbgrader's checksums, computed here: the checksum stored in
     the submission is the student's to edit)."""
     if gid not in seen:
-        return [f"read-only cell {gid} was deleted: restored from the source"]
+        return [N_("read-only cell {cell} was deleted: restored from the source").format(cell=gid)]
     mine = next(c for c in submission.cells if isinstance(c, dict) and grade_id(c) == gid)
     try:
         checksum = utils.compute_checksum(nbformat.from_dict(mine))
@@ -109,4 +112,5 @@ def _tampering_note(released_cells, gid, seen, submission):
                    and checksum == utils.compute_checksum(released) for released in released_cells)
     except Exception:  # metadata the checksum cannot read: it was edited
         same = False
-    return [] if same else [f"read-only cell {gid} was changed: restored from the source"]
+    changed = N_("read-only cell {cell} was changed: restored from the source")
+    return [] if same else [changed.format(cell=gid)]

@@ -24,6 +24,7 @@ from onebyone.tools.grading import wire
 from onebyone.tools.grading.agent import Handle
 from onebyone.tools.grading.result import Status
 from onebyone.tools.grading.sandbox.child import Child
+from onebyone.tools.grading.wording import N_
 
 
 class SubmissionStopped(BaseException):  # noqa: N818 (not an error of the test cell)
@@ -145,8 +146,8 @@ class Session:
     def target(self, proxy):
         """The handle id of a stand-in, if its object lives in the current student process."""
         if object.__getattribute__(proxy, "_generation") != self.generation:
-            raise LearnerError("this object was made by your code before it was restarted "
-                               "(an earlier test ran out of time)")
+            raise LearnerError(N_("this object was made by your code before it was restarted "
+                                  "(an earlier test ran out of time)"))
         return object.__getattribute__(proxy, "_id")
 
     def _time_left(self):
@@ -159,7 +160,7 @@ class Session:
     def _out_of_time(self, item):
         if item:
             raise ItemTimedOut()
-        raise SubmissionStopped(Status.TIMED_OUT, "the time limit was reached")
+        raise SubmissionStopped(Status.TIMED_OUT, N_("the time limit was reached"))
 
     def call_for_check(self, fn: Callable, args: tuple, numpy_only: bool, item: str) -> object:
         """The grader's way of calling learner code, handed to the checks (see runner.py)."""
@@ -225,13 +226,15 @@ class Session:
         if status is not None and os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             if sig == signal.SIGKILL and self.memory_trouble:
-                return Status.MEMORY_LIMIT, "killed after running out of memory"
+                return Status.MEMORY_LIMIT, N_("killed after running out of memory")
             signal_name = signal.Signals(sig).name
-            return Status.KERNEL_DIED, f"the student process was killed by {signal_name}"
+            return Status.KERNEL_DIED, N_("the student process was killed by {signal}").format(
+                signal=signal_name)
         if status is not None and os.WIFEXITED(status):
             code = os.WEXITSTATUS(status)
-            return Status.KERNEL_DIED, f"the student process exited with code {code}"
-        return Status.KERNEL_DIED, "the student process closed its pipe"
+            return Status.KERNEL_DIED, N_("the student process exited with code {code}").format(
+                code=code)
+        return Status.KERNEL_DIED, N_("the student process closed its pipe")
 
     def value(self, document, blob):
         try:

@@ -75,6 +75,8 @@ class Result:
     seconds: float = 0.0
     # nbgrader's late penalty, read back from the gradebook after every run (term/class_run.py)
     late_penalty: float = 0.0
+    # the language of the submitted notebook (language.py): its feedback page speaks it
+    language: str = "en"
 
     @property
     def score(self) -> float:

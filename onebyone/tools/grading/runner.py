@@ -24,13 +24,15 @@ import warnings
 
 from onebyone.checks import core
 from onebyone.tools import names
-from onebyone.tools.grading import plan, sandbox
+from onebyone.tools.grading import language, plan, sandbox
 from onebyone.tools.grading.remote import ItemTimedOut, LearnerError, Session, SubmissionStopped
 from onebyone.tools.grading.result import ItemResult, Job, Result, Status
 from onebyone.tools.grading.sandbox.limits import Limits
 from onebyone.tools.grading.static import StudentSource
+from onebyone.tools.grading.wording import N_
 
 MESSAGE_CHARS = 4000  # kept whole up to here; the feedback page shortens what it shows
+NOT_RUN = N_("not run")
 
 
 def preload(sources: dict) -> None:
@@ -47,15 +49,16 @@ def failure_message(error: BaseException, failed_cells: list[tuple[str, str]] = 
     `failed_cells`: (cell, error) of the student's cells that raised before this test: a name
     they did not define is their error's doing, not a name the student forgot."""
     if isinstance(error, LearnerError):
-        text = f"your code raised {error}"
+        text = N_("your code raised {error}").format(error=error)
     elif isinstance(error, AssertionError):
-        text = str(error) or "a test's condition was not met"
+        text = str(error) or N_("a test's condition was not met")
     elif isinstance(error, NameError) and failed_cells:
         cell, raised = failed_cells[-1]
-        text = (f"{error}: your cell {cell} raised {raised.splitlines()[0][:300]} before it "
-                "could define it (fix that cell and run every cell)")
+        text = N_("{error}: your cell {cell} raised {raised} before it could define it (fix that "
+                  "cell and run every cell)").format(error=error, cell=cell,
+                                                     raised=raised.splitlines()[0][:300])
     elif isinstance(error, NameError):
-        text = f"{error} (define it in your notebook and run every cell)"
+        text = N_("{error} (define it in your notebook and run every cell)").format(error=error)
     else:
         text = f"{type(error).__name__}: {error}"
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1] + "…"
@@ -142,7 +145,7 @@ class Grading:
         finally:
             self.session.item_deadline = None
         self.restart()
-        return False, f"timed out after {seconds_text(seconds)} s", True
+        return False, N_("timed out after {seconds} s").format(seconds=seconds_text(seconds)), True
 
 
 def _items(source, message):
@@ -150,16 +153,22 @@ def _items(source, message):
 
 
 def grade_notebook(source, data, notebook_path, notebook_name, limits):
-    """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items)."""
-    items = _items(source, "not run")
-    by_id = {item.grade_id: item for item in items}
+    """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items,
+    language), the checks' messages in the notebook's language (language.py)."""
     try:
         submission = plan.read_submission(data)
     except plan.InvalidNotebook as error:
-        for item in items:
-            item.message = "not graded: the notebook could not be read"
-        return Status.INVALID_NOTEBOOK, [str(error)], items
+        items = _items(source, N_("not graded: the notebook could not be read"))
+        return Status.INVALID_NOTEBOOK, [str(error)], items, language.ENGLISH
+    spoken = language.of_submission(source, submission)
+    with language.speaking(spoken):
+        return (*_run(source, submission, notebook_path, notebook_name, limits), spoken)
 
+
+def _run(source, submission, notebook_path, notebook_name, limits):
+    """(status, notes, items) of a submission read from its notebook."""
+    items = _items(source, NOT_RUN)
+    by_id = {item.grade_id: item for item in items}
     steps, notes = plan.build(source, submission)
     static = StudentSource([s.code for s in steps if s.where != "grader"])
     def start_child():
@@ -175,7 +184,8 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits):
             if step.where in ("both", "student"):
                 error = grading.run_student(step.code, step.cell_id)
                 if error:
-                    notes.append(f"cell {step.cell_id} raised {error}")
+                    notes.append(N_("cell {cell} raised {error}").format(cell=step.cell_id,
+                                                                           error=error))
             if step.where == "both":
                 grading.run_trusted(step.code, step.cell_id)
             if step.where == "grader":
@@ -183,14 +193,15 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits):
                 item = by_id[step.cell_id]
                 item.score, item.message = (step.points if passed else 0.0), message
                 if timed_out:
-                    notes.append(f"{step.cell_id} {message}: the student's process was "
-                                 "restarted and its cells run again")
+                    notes.append(N_("{cell} {message}: the student's process was restarted "
+                                    "and its cells run again").format(cell=step.cell_id,
+                                                                      message=message))
     except SubmissionStopped as stop:
         status = stop.status
         notes.append(stop.detail)
         for item in items:
-            if item.message == "not run":
-                item.message = f"not run: {stop.status}"
+            if item.message == NOT_RUN:
+                item.message = N_("not run: {status}").format(status=stop.status)
     finally:
         session.child.stop()
     if status is Status.GRADED and session.memory_trouble:
@@ -202,23 +213,24 @@ def grade_job(job: Job, sources: dict, limits: Limits) -> Result:
     """Grade one job (see batch.py) in a worker; never raises. Returns its Result."""
     start = time.monotonic()
     source = sources.get(job.assignment)
-    status, notes, items = Status.GRADED, [], []
+    status, notes, items, spoken = Status.GRADED, [], [], language.ENGLISH
     try:
         if source is None:
             status = Status.UNKNOWN_ASSIGNMENT
-            notes = [f"no source notebook for {job.assignment!r}"]
+            notes = [N_("no source notebook for {assignment}").format(
+                assignment=repr(job.assignment))]
         elif job.problem:
             status, notes, items = Status(job.problem), list(job.notes), \
-                _items(source, "not graded")
+                _items(source, N_("not graded"))
         else:
             with open(job.notebook, "rb") as handle:
                 data = handle.read()
-            status, notes, items = grade_notebook(source, data, job.notebook,
-                                                  f"{job.assignment}.ipynb", limits)
+            status, notes, items, spoken = grade_notebook(source, data, job.notebook,
+                                                          f"{job.assignment}.ipynb", limits)
     except Exception as error:  # a fault of the grader, reported on this row only
         status, items = Status.GRADER_ERROR, []
         notes = [f"{type(error).__name__}: {error}", traceback.format_exc(limit=3)[-1500:]]
     return Result(student=job.student, assignment=job.assignment, key=job.key,
                   status=status, notes=notes, items=items,
                   max_score=source.max_score() if source else 0.0,
-                  seconds=round(time.monotonic() - start, 3))
+                  seconds=round(time.monotonic() - start, 3), language=spoken)
