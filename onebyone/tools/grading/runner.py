@@ -149,7 +149,7 @@ def _items(source, message):
     return [ItemResult(t.grade_id, 0.0, t.points, message, t.description) for t in source.tests()]
 
 
-def grade_notebook(source, data, notebook_path, notebook_name, limits):
+def grade_notebook(source, data, notebook_name, limits):
     """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items)."""
     items = _items(source, "not run")
     by_id = {item.grade_id: item for item in items}
@@ -163,7 +163,7 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits):
     steps, notes = plan.build(source, submission)
     static = StudentSource([s.code for s in steps if s.where != "grader"])
     def start_child():
-        return sandbox.Child(notebook_path, notebook_name, limits)
+        return sandbox.Child(data, notebook_name, limits)
 
     share = item_seconds(limits, sum(step.where == "grader" for step in steps))
     session = Session(start_child(), time.monotonic() + limits.seconds, limits.message_mb << 20,
@@ -199,7 +199,8 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits):
 
 
 def grade_job(job: Job, sources: dict, limits: Limits) -> Result:
-    """Grade one job (see batch.py) in a worker; never raises. Returns its Result."""
+    """Grade one job (see batch.py) in a worker; never raises. Returns its Result. A local
+    worker (inside the fence) gets the notebook's bytes in `job.data`."""
     start = time.monotonic()
     source = sources.get(job.assignment)
     status, notes, items = Status.GRADED, [], []
@@ -211,10 +212,12 @@ def grade_job(job: Job, sources: dict, limits: Limits) -> Result:
             status, notes, items = Status(job.problem), list(job.notes), \
                 _items(source, "not graded")
         else:
-            with open(job.notebook, "rb") as handle:
-                data = handle.read()
-            status, notes, items = grade_notebook(source, data, job.notebook,
-                                                  f"{job.assignment}.ipynb", limits)
+            data = job.data
+            if data is None:  # a worker outside the fence (Dask's) reads it where it is
+                with open(job.notebook, "rb") as handle:
+                    data = handle.read()
+            status, notes, items = grade_notebook(source, data, f"{job.assignment}.ipynb",
+                                                  limits)
     except Exception as error:  # a fault of the grader, reported on this row only
         status, items = Status.GRADER_ERROR, []
         notes = [f"{type(error).__name__}: {error}", traceback.format_exc(limit=3)[-1500:]]
