@@ -4,9 +4,12 @@ Read from the top down (each module imports only modules below it; tests/test_la
 there is no import circle):
 - batch.py        the whole class: finds the submissions, starts an engine, records each result
                   as it arrives (the main process is the only writer), restartable;
-- pool.py         the local engine: worker processes on this machine (`--jobs`), warmed by
-                  zygote.py once for all;
-- cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker;
+- pool.py         the local engine: worker processes on this machine (`--jobs`), forked warm,
+                  with their student fork servers, from one hub started first inside the fence
+                  (hub.py); worker.py a local worker's loop (sources and submissions arrive
+                  over its socket);
+- cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker,
+                  whose grader process is warmed by zygote.py;
 - runner.py       grade one submission in a worker: the student's cells in a student process,
                   each test cell in the worker, a stand-in (remote.py) for each student's name;
 - sandbox/        where student code runs and what it reaches: a student fork server that never
@@ -32,9 +35,6 @@ import gc
 import importlib.util
 import sys
 from collections.abc import Iterator
-
-# pool.py sets it for the fork server it starts; zygote.py takes PYTHONSAFEPATH away again
-SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"
 
 
 def _nbgrader_without_its_server_extensions():

@@ -1,29 +1,23 @@
-"""A grading worker's warm-up (a local worker's, and a Dask worker's grader process's): numpy,
-torch and the grader imported, all frozen (grading.collector_paused). Importing this module does
-it. Student processes come from the student fork server (sandbox/server.py), never from a worker.
+"""A Dask worker's grader process's warm-up (cluster_worker.py): numpy, torch and the grader
+imported, all frozen (grading.collector_paused). Importing this module does it. Student
+processes come from the student fork server (sandbox/server.py), never from a grader process.
+(A local worker is forked warm from the hub instead: hub.py.)
 
-With two or more local workers (pool.py), the fork server they are forked from imports this
-module once, before it forks any of them: each worker starts warm, and the imports are paid once
-instead of once per worker, side by side with the main process preparing the gradebook.
-
-A worker ignores Ctrl-C (SIGINT, sent to the whole terminal's group): the main process handles
-it, says so in one line, and stops the workers, each once its submission is done. An interrupt
-raised wherever a worker happens to be would print a traceback per worker instead.
+A grader process ignores Ctrl-C (SIGINT, sent to the whole terminal's group): the main process
+handles it, says so in one line, and stops the workers, each once its submission is done. An
+interrupt raised wherever a worker happens to be would print a traceback per worker instead.
 """
 
 import functools
-import os
 import signal
 
-from onebyone.tools.grading import SAFE_PATH_SET_HERE, collector_paused
+from onebyone.tools.grading import collector_paused
 
 
 @functools.cache
 def warm() -> None:
     """Once per process (a worker forked from a warm process inherits it done)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.environ.pop(SAFE_PATH_SET_HERE, None):  # pool.py set it for the fork server only
-        os.environ.pop("PYTHONSAFEPATH", None)
     with collector_paused():
         import torch
 
