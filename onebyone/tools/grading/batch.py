@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from onebyone.tools.grading.hub import Hub
 
 ROOT = environment.course_root()
+HUB_EXIT_SECONDS = 10  # at a run's end its workers are idle and leave at once
 
 
 class CannotGrade(Exception):
@@ -72,8 +73,8 @@ def _early_hub(scheduler: str | None, limits: sandbox.Limits, out: pathlib.Path,
     """The local engine's hub (hub.py), started before anything heavy is imported here, so its
     imports (numpy, torch, IPython: the floor of a run) overlap this process's own (nbgrader's
     configuration, the gradebook), or None. Only for a first run into `out` (no journal yet) or
-    a regrade: a rerun may find nothing to grade, and then starts no hub at all. Closed at the
-    end."""
+    a regrade: a rerun may find nothing to grade, and then starts no hub at all. At the end,
+    closed and waited for."""
     hub = None
     if not scheduler and (regrade or not (out / "journal.jsonl").exists()):
         from onebyone.tools.grading.hub import Hub
@@ -81,9 +82,12 @@ def _early_hub(scheduler: str | None, limits: sandbox.Limits, out: pathlib.Path,
         hub = Hub(limits.fence)
     try:
         yield hub
-    finally:
+    except BaseException:  # Ctrl-C, say: no waiting for the workers' last submissions
         if hub is not None:
             hub.close()
+        raise
+    if hub is not None:
+        hub.close(wait=HUB_EXIT_SECONDS)
 
 
 def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | None = None,
@@ -215,9 +219,9 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
 
 
 def _ready_the_pages():
-    """While the workers grade: import what the feedback pages and the class report are made
-    with (Jinja2, matplotlib: about 0.7 s) and compile their templates, so that neither the
-    first result nor the report at the end of the run waits for them."""
+    """While the workers warm up or grade: import what the feedback pages and the class report
+    are made with (Jinja2, the similarity index) and compile their templates, so that neither
+    the first result nor the report at the end of the run waits for them."""
     with contextlib.suppress(ImportError), collector_paused():  # ImportError: the page says it
         from onebyone.tools.grading import feedback, report
 

@@ -126,9 +126,21 @@ class Hub:
         lines = self.errors.read().decode(errors="replace").strip().splitlines()
         return lines[-1][:300] if lines else f"exit code {self.process.poll()}"
 
-    def close(self) -> None:
-        """End the hub (its workers end when their sockets close; fenced, with the hub)."""
+    def close(self, wait: float = 0.0) -> None:
+        """End the hub: each worker leaves when its socket closes, after the submission it is
+        grading, and the hub once they all have (fenced, the fence ends with the hub). `wait`:
+        seconds to wait for that (then it is killed), so the run's processes are all waited
+        for (and their CPU time counted in this process's children's)."""
         self.control.close()
+        if wait and not self.ready:  # never used: its imports are not worth waiting for
+            self.process.kill()
+            self.process.wait()
+        elif wait:
+            try:
+                self.process.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def warm_up() -> None:
@@ -160,7 +172,6 @@ def _fork_pair(control, fenced, nproc):
     pid = os.fork()
     if pid == 0:  # the student fork server: forked first, it never sees the worker's data
         try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _close(control, worker_side, main_end, worker_end)
             server.serve(server_side, fenced)
         finally:
@@ -170,7 +181,6 @@ def _fork_pair(control, fenced, nproc):
     if pid == 0:  # the grading worker
         code = 1
         try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _close(control, main_end)
             code = worker.serve(worker_end, worker_side, fenced, nproc)
         finally:
@@ -194,8 +204,8 @@ def main(fd: int, fenced: bool) -> None:
                    "where": traceback.format_exc(limit=2)[-800:]}
         control.send(json.dumps(message).encode())
         raise
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its children are reaped by the kernel
     while True:
+        _reap()
         try:
             message = control.recv(1 << 16)
         except OSError:
@@ -214,4 +224,17 @@ def main(fd: int, fenced: bool) -> None:
             socket.send_fds(control, [json.dumps({"pid": pid}).encode()], [main_end.fileno()])
         finally:
             main_end.close()
+    while _reap(block=True):  # the workers leave when the main process closes their sockets
+        pass
     os._exit(0)
+
+
+def _reap(block: bool = False) -> bool:
+    """Wait for the children that ended (or, with `block`, for one); False when none is left."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0 or block:
+            return True
