@@ -9,6 +9,7 @@ import time
 import zipfile
 
 import grading_samples as samples
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -329,3 +330,28 @@ def test_the_collector_is_paused_then_frozen_and_left_as_it_was():
         assert not gc.isenabled()  # a collector that was off stays off
     finally:
         gc.enable()
+
+
+def test_the_hidden_tests_use_the_graded_courses_own_solution(tmp_path):
+    """The worker reads no disk (it runs inside the fence): the hidden tests' reference
+    (tools/answers.py) is the solution of the course being graded, as the worker received it,
+    not the one of whatever checkout the package runs from. Here a copy of the course whose
+    conv1x1 solution doubles its output: the checkout's answer fails its hidden test, the
+    doubled one passes it."""
+    course = samples.copy_course(tmp_path / "course", [A])
+    source = course / "solutions" / A / f"{A}.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    cell = next(c for c in notebook.cells if samples._gid(c) == "conv1x1")
+    assert "    return out\n" in cell.source
+    cell.source = cell.source.replace("    return out\n", "    return 2 * out\n")
+    nbformat.write(notebook, source)
+    doubled = samples.solution_code(A, "conv1x1", course)
+    samples.write_class(tmp_path / "submitted", A, {
+        "checkout": samples.dumps(samples.honest(A)),
+        "doubled": samples.dumps(samples.set_code(samples.honest(A), "conv1x1", doubled))})
+    cli.main(["grade", str(tmp_path / "submitted"), "--out", str(tmp_path / "out"), "--jobs",
+              "1", "--course", str(course)])
+    hidden = {r["student_id"]: float(r["score"]) for r in samples.read_csv(tmp_path / "out" /
+                                                                            "items.csv")
+              if r["grade_id"] == "test_conv1x1_hidden"}
+    assert hidden["checkout"] == 0 and hidden["doubled"] > 0, hidden
