@@ -33,7 +33,7 @@ from onebyone.tools.grading.sandbox.limits import Limits
 WORK = "/tmp/work"  # a fenced student's working folder, on its own tmpfs
 
 
-def warm_up():
+def warm_up() -> None:
     """The imports every student process would otherwise pay for, done once here."""
     import importlib
 
