@@ -16,6 +16,7 @@ import json
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -76,10 +77,14 @@ def _early_hub(scheduler: str | None, limits: sandbox.Limits, out: pathlib.Path,
     a regrade: a rerun may find nothing to grade, and then starts no hub at all. At the end,
     closed and waited for."""
     hub = None
-    if not scheduler and (regrade or not (out / "journal.jsonl").exists()):
+    fenceable = not limits.fence or sandbox.fence.bwrap() is not None
+    if not scheduler and fenceable and (regrade or not (out / "journal.jsonl").exists()):
         from onebyone.tools.grading.hub import Hub
 
-        hub = Hub(limits.fence)
+        try:
+            hub = Hub(limits.fence)
+        except (OSError, subprocess.SubprocessError):
+            hub = None  # the fence cannot start here: sandbox.problem() says why, next
     try:
         yield hub
     except BaseException:  # Ctrl-C, say: no waiting for the workers' last submissions
@@ -109,8 +114,6 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
     course = pathlib.Path(course).resolve()
     if out.exists() and not out.is_dir():
         raise CannotGrade(f"--out {out} is a file: give a folder (it is made if missing)")
-    if limits.fence and not scheduler and (problem := sandbox.problem()):
-        raise CannotGrade(f"cannot fence student code in: {problem}")
     files = source_files(course)
     unknown = sorted(set(assignment_ids or ()) - set(files))
     if unknown:
@@ -120,6 +123,9 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
     if assignment_ids:
         files = {k: v for k, v in files.items() if k in assignment_ids}
     with _early_hub(scheduler, limits, out, regrade) as hub:
+        # checked while the hub starts: where the fence cannot work, the hub fails at once too
+        if limits.fence and not scheduler and (problem := sandbox.problem()):
+            raise CannotGrade(f"cannot fence student code in: {problem}")
         from onebyone.tools.term import class_run, intake  # nbgrader's config: about a second
 
         try:
