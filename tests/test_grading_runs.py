@@ -133,7 +133,9 @@ def host_pid(inner: int, ancestor: int) -> int:
 
 
 def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(tmp_path, monkeypatch):
-    from onebyone.tools.grading import batch, hub, records
+    from onebyone.tools.grading import batch
+    from onebyone.tools.grading.engines import hub
+    from onebyone.tools.grading.store import records
 
     notebooks = small_class(tmp_path / "submitted", 6)
     killed, workers = [], []
@@ -299,7 +301,8 @@ def test_each_worker_preloads_the_checks_its_assignments_import():
 
 
 def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
-    from onebyone.tools.grading import pool, result, sandbox
+    from onebyone.tools.grading import result, sandbox
+    from onebyone.tools.grading.engines import pool
 
     jobs = [result.Job(f"s{i}", "not-a-course-assignment", key=str(i)) for i in range(3)]
     results, readied = [], []

@@ -18,7 +18,8 @@ import torch.nn as nn
 
 from onebyone.checks import resnet_bottleneck
 from onebyone.tools import cli
-from onebyone.tools.grading import batch, chart, feedback, report, runner, sandbox
+from onebyone.tools.grading import batch, runner, sandbox
+from onebyone.tools.grading.outputs import chart, feedback, report
 from onebyone.tools.grading.result import ItemResult, Result, Status
 from onebyone.tools.term import similarity_index as similarity
 

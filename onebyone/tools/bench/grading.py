@@ -216,7 +216,9 @@ def storing_seconds(journal, work, copies=STORED_COPIES, repeats=3):
     """Seconds the main process takes to store one result (gradebook, feedback page, journal),
     handed over in batches as an engine does when results arrive faster than they are stored:
     the median of `repeats` runs over `copies` of the results in `journal`, as new students."""
-    from onebyone.tools.grading import feedback, records, result
+    from onebyone.tools.grading import result
+    from onebyone.tools.grading.outputs import feedback
+    from onebyone.tools.grading.store import records
 
     lines = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     results = [result.Result.from_json({**lines[i % len(lines)], "student": f"copy{i:05d}"})

@@ -4,12 +4,13 @@ Read from the top down (each module imports only modules below it; tests/test_la
 there is no import circle):
 - batch.py        the whole class: finds the submissions, starts an engine, records each result
                   as it arrives (the main process is the only writer), restartable;
-- pool.py         the local engine: worker processes on this machine (`--jobs`), forked warm,
-                  with their student fork servers, from one hub started first inside the fence
-                  (hub.py); worker.py a local worker's loop (sources and submissions arrive
-                  over its socket);
-- cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker,
-                  whose grader process is warmed by zygote.py;
+- engines/        how submissions reach warm workers (engine.py, the interface and the loop
+                  both engines share): pool.py, the local engine, worker processes on this
+                  machine (`--jobs`) forked warm, with their student fork servers, from one hub
+                  started first inside the fence (hub.py), worker.py a local worker's loop
+                  (sources and submissions arrive over its socket); cluster.py, the Dask engine
+                  (`--scheduler`), cluster_worker.py its side on each worker, whose grader
+                  process is warmed by zygote.py;
 - runner.py       grade one submission in a worker: the student's cells in a student process,
                   each test cell in the worker, a stand-in (remote.py) for each student's name;
 - sandbox/        where student code runs and what it reaches: a student fork server that never
@@ -22,10 +23,11 @@ there is no import circle):
 - plan.py         a submission rebuilt from the instructor's source notebook (which cell runs
                   where); course.py the course layout, the source notebooks and nbgrader's cell
                   metadata, read in one place;
-- records.py      journal, feedback pages, CSV tables; gradebook.py the nbgrader gradebook made
-                  ready and written as nbgrader's autograde writes it;
-- feedback.py, outline.py, pages.py, progress.py, report.py: what the instructor
-                  and the students read (pages, the progress bar, the class report);
+- store/          what a run keeps, written by the main process alone: records.py (journal,
+                  feedback pages, CSV tables), gradebook.py (the nbgrader gradebook made ready
+                  and written as nbgrader's autograde writes it);
+- outputs/        what the instructor and the students read: feedback.py, outline.py,
+                  pages.py, progress.py, report.py and its chart (chart.py);
 - submissions.py  nbgrader's submitted layout, in a folder or a safe zip; result.py the typed
                   values that cross modules (Job, Result, Status).
 """

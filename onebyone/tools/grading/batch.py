@@ -23,12 +23,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from onebyone.tools import environment
-from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
+from onebyone.tools.grading import collector_paused, result, sandbox, submissions
 from onebyone.tools.grading.course import source_files, sources_of
-from onebyone.tools.grading.engine import Engine
+from onebyone.tools.grading.engines.engine import Engine
+from onebyone.tools.grading.outputs import progress
+from onebyone.tools.grading.store import records
 
 if TYPE_CHECKING:
-    from onebyone.tools.grading.hub import Hub
+    from onebyone.tools.grading.engines.hub import Hub
 
 ROOT = environment.course_root()
 HUB_EXIT_SECONDS = 10  # at a run's end its workers are idle and leave at once
@@ -60,10 +62,10 @@ def start_engine(scheduler: str | None, jobs: int, course: pathlib.Path, assignm
     """The engine that grades this run's submissions, started (its workers warming up); the
     local one's workers come from `hub` when the run started one."""
     if scheduler:
-        from onebyone.tools.grading import cluster
+        from onebyone.tools.grading.engines import cluster
 
         return _engine_step(lambda: cluster.DaskEngine(scheduler, course, assignment_ids, limits))
-    from onebyone.tools.grading import pool
+    from onebyone.tools.grading.engines import pool
 
     return pool.LocalPool(jobs, limits, hub)
 
@@ -79,7 +81,7 @@ def _early_hub(scheduler: str | None, limits: sandbox.Limits, out: pathlib.Path,
     hub = None
     fenceable = not limits.fence or sandbox.fence.bwrap() is not None
     if not scheduler and fenceable and (regrade or not (out / "journal.jsonl").exists()):
-        from onebyone.tools.grading.hub import Hub
+        from onebyone.tools.grading.engines.hub import Hub
 
         try:
             hub = Hub(limits.fence)
@@ -218,7 +220,9 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
                      + (f", {layout['feedback']} in feedback/" if layout["feedback"] else "")
                      + "".join(f"\n  replaced in submitted/: {r}" for r in layout["replaced"])
                      + "\n")
-        from onebyone.tools.grading import report  # the class report, written at every run's end
+        from onebyone.tools.grading.outputs import (
+            report,  # the class report, written at every run's end
+        )
 
         stream.write(f"Class report: {report.write(out, results + absent, sources, found)}\n")
         return 0 if all(r.normal for r in results) else 1
@@ -229,7 +233,7 @@ def _ready_the_pages():
     are made with (Jinja2, the similarity index) and compile their templates, so that neither
     the first result nor the report at the end of the run waits for them."""
     with contextlib.suppress(ImportError), collector_paused():  # ImportError: the page says it
-        from onebyone.tools.grading import feedback, report
+        from onebyone.tools.grading.outputs import feedback, report
 
         feedback.warm_up()
         report.warm_up()
@@ -240,10 +244,10 @@ def _engine_step(step):
     try:
         return step()
     except Exception as error:
-        hub = sys.modules.get("onebyone.tools.grading.hub")
+        hub = sys.modules.get("onebyone.tools.grading.engines.hub")
         if hub is not None and isinstance(error, hub.HubError):
             raise CannotGrade(str(error)) from None
-        cluster = sys.modules.get("onebyone.tools.grading.cluster")  # loaded for --scheduler
+        cluster = sys.modules.get("onebyone.tools.grading.engines.cluster")  # with --scheduler
         if cluster is not None and isinstance(error, cluster.ClusterError):
             raise CannotGrade(str(error)) from None
         raise
@@ -251,7 +255,7 @@ def _engine_step(step):
 
 def _gradebook_step(step):
     """step(the gradebook module), its GradebookError told as CannotGrade."""
-    from onebyone.tools.grading import gradebook
+    from onebyone.tools.grading.store import gradebook
 
     try:
         step(gradebook)

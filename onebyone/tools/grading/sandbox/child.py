@@ -3,8 +3,8 @@ student process (`Child`), which the runner talks to through `Child.sock`.
 
 One server per grading worker. A Dask grader process starts its own when it starts, so its
 imports overlap the grader's own, and starts it again for the next child should it die. A local
-worker is forked from the hub (hub.py) with its server, forked just before it: it is attached
-to that one (`attach`).
+worker is forked from the hub (engines/hub.py) with its server, forked just before it: it is
+attached to that one (`attach`).
 """
 
 import dataclasses
@@ -104,7 +104,7 @@ class Server:
 
     @classmethod
     def attached(cls, control: socket.socket, fenced: bool, nproc: int | None) -> "Server":
-        """A server that was forked beside this worker (hub.py): `control` is its socket."""
+        """A server that was forked beside this worker (engines/hub.py): `control` is its socket."""
         server = cls.__new__(cls)
         server.fenced, server.control, server.nproc = fenced, control, nproc
         server.process, server.errors, server.ready = None, None, False
@@ -126,7 +126,7 @@ class Server:
 
 
 def attach(control: socket.socket, fenced: bool, nproc: int | None) -> None:
-    """This worker's student fork server is the one forked beside it (hub.py)."""
+    """This worker's student fork server is the one forked beside it (engines/hub.py)."""
     _SERVERS[fenced] = Server.attached(control, fenced, nproc)
 
 

@@ -14,8 +14,8 @@ whole message in a collapsible block.
 
 import dataclasses
 
-from onebyone.tools.grading import outline, pages
 from onebyone.tools.grading.course import Source
+from onebyone.tools.grading.outputs import outline, pages
 from onebyone.tools.grading.result import Result
 
 # how the checks' measurement lines open (core.compare_arrays, checks/roles.py): the detail

@@ -48,7 +48,7 @@ class Hub:
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         package_parent = str(fence.PACKAGE_DIR.parent)
         code = (f"import sys; sys.path[:0] = [{package_parent!r}]; "
-                "from onebyone.tools.grading import hub; "
+                "from onebyone.tools.grading.engines import hub; "
                 f"hub.main({theirs.fileno()}, {fenced})")
         argv = [sys.executable, "-I", "-c", code]
         self.errors = tempfile.TemporaryFile()
@@ -147,10 +147,8 @@ def warm_up() -> None:
     """What every worker and every student process would otherwise import: done once here."""
     import torch  # noqa: F401
 
-    from onebyone.tools.grading import (
-        runner,  # noqa: F401  (the worker's grading code)
-        worker,  # noqa: F401
-    )
+    from onebyone.tools.grading import runner  # noqa: F401  (the worker's code)
+    from onebyone.tools.grading.engines import worker  # noqa: F401
     from onebyone.tools.grading.sandbox import server
 
     server.warm_up()  # numpy, torch (one thread), IPython, the course's checks
@@ -164,7 +162,7 @@ def _close(*socks):
 def _fork_pair(control, fenced, nproc):
     """Fork a student fork server, then the worker that uses it; returns (worker pid, the
     main process's end of the worker's socket)."""
-    from onebyone.tools.grading import worker
+    from onebyone.tools.grading.engines import worker
     from onebyone.tools.grading.sandbox import server
 
     server_side, worker_side = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

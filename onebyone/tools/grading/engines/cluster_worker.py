@@ -197,7 +197,7 @@ def _serve(fd, fenced):
     from onebyone.tools.grading import sandbox
 
     sandbox.start_server(fenced)  # first: its imports overlap this process's own
-    from onebyone.tools.grading import zygote  # the warm-up, done as it is imported
+    from onebyone.tools.grading.engines import zygote  # the warm-up, done as it is imported
 
     zygote.warm()
     from onebyone.tools import answers

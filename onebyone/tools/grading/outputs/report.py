@@ -19,7 +19,8 @@ import statistics
 from nbgrader import utils
 
 from onebyone.tools import files
-from onebyone.tools.grading import chart, course, feedback, outline, pages, plan
+from onebyone.tools.grading import course, plan
+from onebyone.tools.grading.outputs import chart, feedback, outline, pages
 from onebyone.tools.grading.result import Job, Result, Status
 from onebyone.tools.term import similarity_index
 

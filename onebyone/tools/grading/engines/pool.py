@@ -23,8 +23,8 @@ import pickle
 from collections.abc import Callable, Iterator
 
 from onebyone.tools.grading import result
-from onebyone.tools.grading.engine import OnResults, deliver
-from onebyone.tools.grading.hub import Hub
+from onebyone.tools.grading.engines.engine import OnResults, deliver
+from onebyone.tools.grading.engines.hub import Hub
 from onebyone.tools.grading.result import Job
 from onebyone.tools.grading.sandbox.limits import Limits
 
