@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 
 from onebyone.tools import environment
 from onebyone.tools.grading import course as layout
-from onebyone.tools.grading import gradebook
+from onebyone.tools.grading.store import gradebook
 
 A, B = "one-by-one", "global-average-pooling"
 SERVER_USER = "postgres"  # Debian's package creates it; the server refuses to run as root

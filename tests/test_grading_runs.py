@@ -9,6 +9,7 @@ import time
 import zipfile
 
 import grading_samples as samples
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -111,44 +112,51 @@ def test_ctrl_c_stops_a_run_in_one_line_and_loses_nothing(tmp_path, when):
         sorted(notebooks)
 
 
-def workers_of_the_fork_server():
-    """The pids of the processes the fork server (a child of this process) forked."""
-    parents = {}
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+def host_pid(inner: int, ancestor: int) -> int:
+    """The pid, as this process sees it, of the descendant of `ancestor` whose pid in its own
+    (innermost) pid namespace is `inner`: a fenced worker's pid is the hub's namespace's."""
+    status = {}
+    for path in pathlib.Path("/proc").glob("[0-9]*/status"):
         try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes()
-        except (OSError, IndexError):
+            fields = dict(line.split(":\t", 1) for line in path.read_text().splitlines()
+                          if ":\t" in line)
+        except OSError:
             continue
-        parents[int(stat.parent.name)] = (parent, command)
-    servers = {pid for pid, (parent, command) in parents.items()
-               if parent == os.getpid() and b"forkserver" in command}
-    return [pid for pid, (parent, _) in parents.items() if parent in servers]
+        status[int(path.parent.name)] = (int(fields["PPid"]), fields["NSpid"].split())
+    for pid, (_, nspids) in status.items():
+        parent = pid
+        while parent in status and parent != ancestor:
+            parent = status[parent][0]
+        if parent == ancestor and pid != ancestor and int(nspids[-1]) == inner:
+            return pid
+    raise LookupError(f"no descendant of {ancestor} is {inner} in its namespace")
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="two workers use the fork server from 3.11")
 def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(tmp_path, monkeypatch):
-    from onebyone.tools.grading import batch, pool, records
+    from onebyone.tools.grading import batch
+    from onebyone.tools.grading.engines import hub
+    from onebyone.tools.grading.store import records
 
     notebooks = small_class(tmp_path / "submitted", 6)
-    killed, starts = [], []
-    real_record, real_start = records.Records.record, pool.LocalPool._start
+    killed, workers = [], []
+    real_record, real_take = records.Records.record, hub.Hub.take_worker
 
     def record(self, results):  # after the first results, one worker dies
         real_record(self, results)
         if not killed:
-            killed.append(workers_of_the_fork_server()[0])
+            killed.append(workers[0])
             os.kill(killed[0], signal.SIGKILL)
 
-    def start(self):
-        starts.append(self.jobs)
-        real_start(self)
+    def take_worker(self):
+        pid, sock = real_take(self)
+        workers.append(host_pid(pid, self.process.pid))
+        return pid, sock
 
     monkeypatch.setattr(records.Records, "record", record)
-    monkeypatch.setattr(pool.LocalPool, "_start", start)
+    monkeypatch.setattr(hub.Hub, "take_worker", take_worker)
     code = batch.grade(tmp_path / "submitted", tmp_path / "out", jobs=2)
     assert killed and code == 0
-    assert starts == [2, 2]  # the first pool, and the one the unfinished submissions went to
+    assert len(workers) == 3  # the first two, and the one its unfinished submission went to
     rows = samples.read_csv(tmp_path / "out" / "grades.csv")
     assert sorted(r["student_id"] for r in rows) == sorted(notebooks)
     assert {r["status"] for r in rows} == {"graded"}
@@ -293,11 +301,12 @@ def test_each_worker_preloads_the_checks_its_assignments_import():
 
 
 def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
-    from onebyone.tools.grading import pool, result, sandbox
+    from onebyone.tools.grading import result, sandbox
+    from onebyone.tools.grading.engines import pool
 
     jobs = [result.Job(f"s{i}", "not-a-course-assignment", key=str(i)) for i in range(3)]
     results, readied = [], []
-    engine = pool.LocalPool(1, dict, sandbox.Limits())
+    engine = pool.LocalPool(1, sandbox.Limits())
     try:
         engine.grade(jobs, {}, results.extend, meanwhile=lambda: readied.append(len(results)))
     finally:
@@ -306,25 +315,17 @@ def test_the_pages_are_readied_once_while_the_first_submissions_are_graded():
     assert [r.status for r in results] == [result.Status.UNKNOWN_ASSIGNMENT] * 3
 
 
-def _collector_state():
+def test_the_collector_is_paused_then_frozen_and_left_as_it_was():
     import gc
 
-    return gc.isenabled(), gc.get_freeze_count()
+    from onebyone.tools.grading import collector_paused
 
-
-def test_a_worker_imports_with_the_collector_paused_then_frozen():
-    import gc
-
-    from onebyone.tools.grading import collector_paused, pool, sandbox
-
-    before = gc.get_freeze_count()  # what the forked worker inherits frozen
-    engine = pool.LocalPool(1, dict, sandbox.Limits())
-    try:
-        enabled, frozen = engine.pool.submit(_collector_state).result()
-    finally:
-        engine.close()
-    assert enabled  # back on for the grading itself
-    assert frozen > before  # what its own imports made (the grader's modules) is frozen too
+    before = gc.get_freeze_count()
+    with collector_paused():
+        assert not gc.isenabled()
+        made = [[] for _ in range(1000)]  # what a warm-up's imports make
+    assert gc.isenabled()  # back on for the grading itself
+    assert gc.get_freeze_count() >= before + len(made)  # frozen: never walked again
     gc.disable()
     try:
         with collector_paused():
@@ -332,3 +333,28 @@ def test_a_worker_imports_with_the_collector_paused_then_frozen():
         assert not gc.isenabled()  # a collector that was off stays off
     finally:
         gc.enable()
+
+
+def test_the_hidden_tests_use_the_graded_courses_own_solution(tmp_path):
+    """The worker reads no disk (it runs inside the fence): the hidden tests' reference
+    (tools/answers.py) is the solution of the course being graded, as the worker received it,
+    not the one of whatever checkout the package runs from. Here a copy of the course whose
+    conv1x1 solution doubles its output: the checkout's answer fails its hidden test, the
+    doubled one passes it."""
+    course = samples.copy_course(tmp_path / "course", [A])
+    source = course / "solutions" / A / f"{A}.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    cell = next(c for c in notebook.cells if samples._gid(c) == "conv1x1")
+    assert "    return out\n" in cell.source
+    cell.source = cell.source.replace("    return out\n", "    return 2 * out\n")
+    nbformat.write(notebook, source)
+    doubled = samples.solution_code(A, "conv1x1", course)
+    samples.write_class(tmp_path / "submitted", A, {
+        "checkout": samples.dumps(samples.honest(A)),
+        "doubled": samples.dumps(samples.set_code(samples.honest(A), "conv1x1", doubled))})
+    cli.main(["grade", str(tmp_path / "submitted"), "--out", str(tmp_path / "out"), "--jobs",
+              "1", "--course", str(course)])
+    hidden = {r["student_id"]: float(r["score"]) for r in samples.read_csv(tmp_path / "out" /
+                                                                            "items.csv")
+              if r["grade_id"] == "test_conv1x1_hidden"}
+    assert hidden["checkout"] == 0 and hidden["doubled"] > 0, hidden

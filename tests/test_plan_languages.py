@@ -48,7 +48,7 @@ def test_a_changed_translated_cell_is_noted(assignment):
 
 def test_a_dask_worker_knows_every_language_release(tmp_path, monkeypatch):
     """What a Dask worker receives of the course rebuilds the same releases (its own folder)."""
-    from onebyone.tools.grading import cluster, cluster_worker
+    from onebyone.tools.grading.engines import cluster, cluster_worker
 
     monkeypatch.setattr(cluster_worker, "_scratch", lambda: str(tmp_path))
     payload = cluster._source_payload(ROOT, None)
@@ -62,7 +62,7 @@ def test_a_dask_worker_knows_every_language_release(tmp_path, monkeypatch):
 
 
 def test_a_sources_name_outside_the_folder_is_refused(tmp_path, monkeypatch):
-    from onebyone.tools.grading import cluster_worker
+    from onebyone.tools.grading.engines import cluster_worker
 
     monkeypatch.setattr(cluster_worker, "_scratch", lambda: str(tmp_path))
     with pytest.raises(ValueError, match="not a course path"):

@@ -6,16 +6,20 @@ different ways, a planted near-copy of one of them (same code, names, comments a
 changed), a conv1x1 that never returns, the same notebook with conv1x1 left blank, and a file
 that is not a notebook."""
 
+import base64
 import html.parser
 import re
+import xml.etree.ElementTree
 
 import grading_samples as samples
+import numpy as np
 import pytest
 import torch.nn as nn
 
 from onebyone.checks import resnet_bottleneck
 from onebyone.tools import cli
-from onebyone.tools.grading import batch, feedback, report, runner, sandbox
+from onebyone.tools.grading import batch, runner, sandbox
+from onebyone.tools.grading.outputs import chart, feedback, report
 from onebyone.tools.grading.result import ItemResult, Result, Status
 from onebyone.tools.term import similarity_index as similarity
 
@@ -75,7 +79,8 @@ def test_the_report_is_self_contained_with_alt_text(graded):
     found = _Resources()
     found.feed(page)
     assert not found.tags & {"script", "link", "iframe", "object", "embed"}
-    assert all(src.startswith("data:image/png;base64,") for src in found.loaded), found.loaded
+    assert all(src.startswith("data:image/svg+xml;base64,") for src in found.loaded), \
+        found.loaded
     assert found.images and all(len(i.get("alt", "")) > 40 for i in found.images)
     assert "url(" not in page and "@import" not in page
     # the alt text says what the chart shows, computed from the scores
@@ -83,6 +88,29 @@ def test_the_report_is_self_contained_with_alt_text(graded):
     scores = sorted(float(r["score"]) for r in table)
     assert f"Histogram of the scores of {len(table)} submission(s)" in found.images[0]["alt"]
     assert f"lowest {min(scores):g}, highest {max(scores):g}" in found.images[0]["alt"]
+
+
+def _bars(uri):
+    """(count, height) of each bar of a chart's SVG data: URI."""
+    svg = base64.b64decode(uri.removeprefix("data:image/svg+xml;base64,")).decode()
+    tree = xml.etree.ElementTree.fromstring(svg)
+    return [(int(bar.get("data-count")), float(bar.get("height")))
+            for bar in tree.iter("{http://www.w3.org/2000/svg}rect") if bar.get("class") == "bar"]
+
+
+@pytest.mark.parametrize("max_score", [1, 10, 37, 120])
+def test_the_chart_draws_what_numpy_counts_and_bars_grow_with_their_counts(max_score):
+    generator = np.random.default_rng(max_score)
+    scores = [float(s) for s in generator.integers(0, max_score + 1, size=60)]
+    scores += [float(max_score)] * 3 + [0.0]  # both ends: the last bin holds its right edge
+    uri, alt = report.score_chart(scores, max_score, "a <title> & more")
+    expected, _ = np.histogram(scores, bins=chart.bins(max_score))
+    bars = _bars(uri)
+    assert [c for c, _ in bars] == [int(c) for c in expected if c]
+    assert sum(c for c, _ in bars) == len(scores)
+    per_submission = {round(height / count, 6) for count, height in bars}
+    assert len(per_submission) == 1  # every bar's height is its count times the same scale
+    assert f"of {len(scores)} submission(s)" in alt
 
 
 def test_the_report_counts_who_earned_each_test_and_why_others_did_not(graded):

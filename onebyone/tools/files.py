@@ -2,9 +2,9 @@
 grader on the same Dask worker) sees the old one or the new one, never half of either.
 
 The one atomic write of the tools (a leaf: it imports nothing of the package), used for the
-gradebook (grading/gradebook.py), the class report (grading/report.py), a Dask worker's copy of
-the source notebooks (grading/cluster_worker.py) and the platforms' grade files
-(term/grades_out.py).
+gradebook (grading/store/gradebook.py), the class report (grading/outputs/report.py), a Dask
+worker's copy of the source notebooks (grading/engines/cluster_worker.py) and the platforms'
+grade files (term/grades_out.py).
 """
 
 import contextlib

@@ -38,13 +38,27 @@ def print_table(title, rows):
         print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
 
 
-def names():
-    """The benchmarks: every module of this package."""
+def _modules():
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
+def names():
+    """The benchmarks: every module of this package, and the parts a module names in its
+    `PARTS` ({part: function returning rows}) as `module.part` (`grading.fixed`), which run
+    that part alone."""
+    found = []
+    for name in _modules():
+        found.append(name)
+        parts = getattr(importlib.import_module(f"{__name__}.{name}"), "PARTS", {})
+        found += [f"{name}.{part}" for part in parts]
+    return found
+
+
 def run_all(selected=()):
-    """Run the named benchmarks (default: all) and print their tables."""
-    for name in selected or names():
-        module = importlib.import_module(f"{__name__}.{name}")
-        print_table(module.TITLE, module.run())
+    """Run the named benchmarks or parts (default: every benchmark, whole) and print their
+    tables."""
+    for name in selected or _modules():
+        module_name, _, part = name.partition(".")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        run = module.PARTS[part] if part else module.run
+        print_table(module.TITLE + (f": {part}" if part else ""), run())

@@ -14,6 +14,7 @@ import json
 import os
 import pathlib
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,6 +33,7 @@ TITLE = "Grading a class with onebyone grade (medians, seconds)"
 CLASS_SIZE = 120
 NBGRADER_SAMPLE = 12  # plain nbgrader's cost per submission, on this many of the class
 FIXED_REPEATS = 9  # runs of the floor and of the fixed cost (each a few seconds)
+CPU_REPEATS = 3  # runs counted for CPU seconds (not timed)
 CLASS_REPEATS = 3  # turns of --jobs 1 and --jobs 2 on the class (their ratio is a target)
 MOOC_SUBMISSIONS = 50_000
 STORED_COPIES = 2_000  # results stored to measure the main process, the only writer
@@ -128,6 +130,73 @@ def nbgrader_run(course):
     return total
 
 
+def counted_run(folder, work, *options):
+    """(main process, every other process) CPU seconds of `onebyone grade` on `folder` in a
+    fresh output folder (bench/_counted.py). Bubblewrap does not wait for what runs in its pid
+    namespace (its outer process leaves when told the exit code), so the fenced processes' CPU
+    is counted only with --no-fence: the same processes, unfenced."""
+    out = pathlib.Path(tempfile.mkdtemp(dir=work))
+    _, stderr = _run([sys.executable, "-m", "onebyone.tools.bench._counted", "grade", folder,
+                      "--out", out, *options])
+    return json.loads(stderr.strip().splitlines()[-1].removeprefix("CPU "))
+
+
+def fixed_cost(work, repeats=FIXED_REPEATS):
+    """The fixed cost of a run: (floor, one-submission run, [(floor, run)] turn by turn,
+    {what: median CPU seconds}). The floor and the run in turns, so a machine that slows down
+    for a while slows both; then a few runs counted for CPU (not timed)."""
+    one = work / "one"
+    make_class(one, count=1)
+    turns = [(_floor(), onebyone_run(one, work, "--jobs", "1")[0]) for _ in range(repeats)]
+    fenced = [counted_run(one, work, "--jobs", "1") for _ in range(CPU_REPEATS)]
+    unfenced = [counted_run(one, work, "--jobs", "1", "--no-fence") for _ in range(CPU_REPEATS)]
+    floors = [_floor_cpu() for _ in range(CPU_REPEATS)]
+    cpu = {"floor": statistics.median(floors),
+           "main process": statistics.median(c["main"] for c in fenced),
+           "hub, worker, student fork server, student (--no-fence)":
+               statistics.median(c["others"] for c in unfenced)}
+    return (statistics.median(f for f, _ in turns), statistics.median(g for _, g in turns),
+            turns, cpu)
+
+
+def fixed_rows(floor, fixed, turns, cpu):
+    blank = {"what": "", "whole run s": "", "CPU s": "", "vs floor": ""}
+    return [{**blank, "what": "floor: a Python process importing numpy and torch",
+             "whole run s": f"{floor:.2f}", "CPU s": f"{cpu['floor']:.2f}"},
+            {**blank, "what": "fixed cost: onebyone grade on 1 submission, --jobs 1, new output "
+                              "folder (target: within 0.4 s of the floor)",
+             "whole run s": f"{fixed:.2f}", "vs floor": f"floor + {fixed - floor:.2f} s"},
+            {**blank, "what": "  turn by turn (floor / run)",
+             "vs floor": ", ".join(f"{f:.2f}/{g:.2f}" for f, g in turns)},
+            *({**blank, "what": f"  CPU: {what}", "CPU s": f"{seconds:.2f}"}
+              for what, seconds in cpu.items() if what != "floor")]
+
+
+def run_fixed():
+    """`onebyone bench grading.fixed`: the fixed cost only (about a minute)."""
+    load_before = os.getloadavg()[0]
+    work = pathlib.Path(tempfile.mkdtemp(prefix="onebyone-bench-grading-"))
+    try:
+        rows = fixed_rows(*fixed_cost(work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    blank = dict.fromkeys(rows[0], "")
+    rows.append({**blank, "what": f"machine: {os.cpu_count()} cores, load average "
+                                  f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"})
+    return rows
+
+
+PARTS = {"fixed": run_fixed}  # onebyone bench grading.fixed
+
+
+def _floor_cpu():
+    """CPU seconds of the floor's process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _floor()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
 def _floor():
     """A Python process importing numpy and torch: what any grader pays before grading."""
     return _timed([sys.executable, "-c", "import numpy, torch"])
@@ -147,7 +216,9 @@ def storing_seconds(journal, work, copies=STORED_COPIES, repeats=3):
     """Seconds the main process takes to store one result (gradebook, feedback page, journal),
     handed over in batches as an engine does when results arrive faster than they are stored:
     the median of `repeats` runs over `copies` of the results in `journal`, as new students."""
-    from onebyone.tools.grading import feedback, records, result
+    from onebyone.tools.grading import result
+    from onebyone.tools.grading.outputs import feedback
+    from onebyone.tools.grading.store import records
 
     lines = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     results = [result.Result.from_json({**lines[i % len(lines)], "student": f"copy{i:05d}"})
@@ -204,15 +275,9 @@ def run(repeats=3, nbgrader_repeats=1):
     load_before = os.getloadavg()[0]
     work = pathlib.Path(tempfile.mkdtemp(prefix="onebyone-bench-grading-"))
     try:
-        folder, one = work / "submitted", work / "one"
+        folder = work / "submitted"
         count = make_class(folder)
-        make_class(one, count=1)
-        # the floor and the fixed cost in turns, so a machine that slows down for a while
-        # slows both: they are short, so more runs
-        turns = [(_floor(), onebyone_run(one, work, "--jobs", "1")[0])
-                 for _ in range(FIXED_REPEATS)]
-        floor = statistics.median(f for f, _ in turns)
-        fixed = statistics.median(g for _, g in turns)
+        floor, fixed, fixed_turns, cpu = fixed_cost(work)
         # --jobs 1 and --jobs 2 in turns too: their ratio is what the table is for
         turns = [{jobs: onebyone_run(folder, work, "--jobs", str(jobs)) for jobs in (1, 2)}
                  for _ in range(max(repeats, CLASS_REPEATS))]
@@ -225,11 +290,10 @@ def run(repeats=3, nbgrader_repeats=1):
         one_job, two_jobs = runs["--jobs 1"], runs["--jobs 2"]
         blank = {"what": "", "whole run s": "", "grading phase s": "", "s per submission": "",
                  "whole run vs --jobs 1": "", "grading vs --jobs 1": "", "vs --jobs 2": ""}
-        rows = [{**blank, "what": "floor: a Python process importing numpy and torch",
-                 "whole run s": f"{floor:.2f}"},
-                {**blank, "what": "fixed cost: onebyone grade on 1 submission, new gradebook "
-                                  "(target: within 0.4 s of the floor)",
-                 "whole run s": f"{fixed:.2f}", "vs --jobs 2": f"floor + {fixed - floor:.2f} s"}]
+        rows = [{**blank, "what": row["what"], "whole run s": row["whole run s"],
+                 "vs --jobs 2": " ".join(filter(None, (row["vs floor"], row["CPU s"]
+                                                       and f"CPU {row['CPU s']} s")))}
+                for row in fixed_rows(floor, fixed, fixed_turns, cpu)]
         for name, (total, grading) in runs.items():
             rows.append({"what": f"onebyone grade {name}, class of {count}",
                          "whole run s": f"{total:.1f}", "grading phase s": f"{grading:.1f}",

@@ -4,9 +4,13 @@ Read from the top down (each module imports only modules below it; tests/test_la
 there is no import circle):
 - batch.py        the whole class: finds the submissions, starts an engine, records each result
                   as it arrives (the main process is the only writer), restartable;
-- pool.py         the local engine: worker processes on this machine (`--jobs`), warmed by
-                  zygote.py once for all;
-- cluster.py      the Dask engine (`--scheduler`); cluster_worker.py its side on each worker;
+- engines/        how submissions reach warm workers (engine.py, the interface and the loop
+                  both engines share): pool.py, the local engine, worker processes on this
+                  machine (`--jobs`) forked warm, with their student fork servers, from one hub
+                  started first inside the fence (hub.py), worker.py a local worker's loop
+                  (sources and submissions arrive over its socket); cluster.py, the Dask engine
+                  (`--scheduler`), cluster_worker.py its side on each worker, whose grader
+                  process is warmed by zygote.py;
 - runner.py       grade one submission in a worker: the student's cells in a student process,
                   each test cell in the worker, a stand-in (remote.py) for each student's name;
 - sandbox/        where student code runs and what it reaches: a student fork server that never
@@ -22,10 +26,11 @@ there is no import circle):
 - language.py     a submission's language (the release its read-only cells match), the checks
                   speaking it while it is graded; wording.py the grader's own words in it
                   (notes, the feedback page: the gettext catalogue onebyone-grader);
-- records.py      journal, feedback pages, CSV tables; gradebook.py the nbgrader gradebook made
-                  ready and written as nbgrader's autograde writes it;
-- feedback.py, outline.py, pages.py, progress.py, report.py: what the instructor
-                  and the students read (pages, the progress bar, the class report);
+- store/          what a run keeps, written by the main process alone: records.py (journal,
+                  feedback pages, CSV tables), gradebook.py (the nbgrader gradebook made ready
+                  and written as nbgrader's autograde writes it);
+- outputs/        what the instructor and the students read: feedback.py, outline.py,
+                  pages.py, progress.py, report.py and its chart (chart.py);
 - submissions.py  nbgrader's submitted layout, in a folder or a safe zip; result.py the typed
                   values that cross modules (Job, Result, Status).
 """
@@ -35,9 +40,6 @@ import gc
 import importlib.util
 import sys
 from collections.abc import Iterator
-
-# pool.py sets it for the fork server it starts; zygote.py takes PYTHONSAFEPATH away again
-SAFE_PATH_SET_HERE = "ONEBYONE_SAFE_PATH_SET_BY_POOL"
 
 
 def _nbgrader_without_its_server_extensions():

@@ -11,22 +11,29 @@ graded before the gradebook is known to work.
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
 
 from onebyone.tools import environment
-from onebyone.tools.grading import collector_paused, progress, records, result, sandbox, submissions
+from onebyone.tools.grading import collector_paused, result, sandbox, submissions
 from onebyone.tools.grading.course import source_files, sources_of
-from onebyone.tools.grading.engine import Engine
+from onebyone.tools.grading.engines.engine import Engine
+from onebyone.tools.grading.outputs import progress
+from onebyone.tools.grading.store import records
+
+if TYPE_CHECKING:
+    from onebyone.tools.grading.engines.hub import Hub
 
 ROOT = environment.course_root()
+HUB_EXIT_SECONDS = 10  # at a run's end its workers are idle and leave at once
 
 
 class CannotGrade(Exception):
@@ -51,15 +58,43 @@ def _sqlite_file(db_url):
 
 
 def start_engine(scheduler: str | None, jobs: int, course: pathlib.Path, assignment_ids: list,
-                 limits: sandbox.Limits) -> Engine:
-    """The engine that grades this run's submissions, started (its workers warming up)."""
+                 limits: sandbox.Limits, hub: "Hub | None" = None) -> Engine:
+    """The engine that grades this run's submissions, started (its workers warming up); the
+    local one's workers come from `hub` when the run started one."""
     if scheduler:
-        from onebyone.tools.grading import cluster
+        from onebyone.tools.grading.engines import cluster
 
         return _engine_step(lambda: cluster.DaskEngine(scheduler, course, assignment_ids, limits))
-    from onebyone.tools.grading import pool
+    from onebyone.tools.grading.engines import pool
 
-    return pool.LocalPool(jobs, functools.partial(sources_of, course, assignment_ids), limits)
+    return pool.LocalPool(jobs, limits, hub)
+
+
+@contextlib.contextmanager
+def _early_hub(scheduler: str | None, limits: sandbox.Limits, out: pathlib.Path,
+               regrade: bool) -> "Iterator[Hub | None]":
+    """The local engine's hub (hub.py), started before anything heavy is imported here, so its
+    imports (numpy, torch, IPython: the floor of a run) overlap this process's own (nbgrader's
+    configuration, the gradebook), or None. Only for a first run into `out` (no journal yet) or
+    a regrade: a rerun may find nothing to grade, and then starts no hub at all. At the end,
+    closed and waited for."""
+    hub = None
+    fenceable = not limits.fence or sandbox.fence.bwrap() is not None
+    if not scheduler and fenceable and (regrade or not (out / "journal.jsonl").exists()):
+        from onebyone.tools.grading.engines.hub import Hub
+
+        try:
+            hub = Hub(limits.fence)
+        except (OSError, subprocess.SubprocessError):
+            hub = None  # the fence cannot start here: sandbox.problem() says why, next
+    try:
+        yield hub
+    except BaseException:  # Ctrl-C, say: no waiting for the workers' last submissions
+        if hub is not None:
+            hub.close()
+        raise
+    if hub is not None:
+        hub.close(wait=HUB_EXIT_SECONDS)
 
 
 def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | None = None,
@@ -73,8 +108,6 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
     overrides), on this machine (`jobs` workers) or on the Dask cluster at `scheduler`;
     `roster`: the class list (term/roster.py). Returns the process exit code: 0 when every
     submission was graded normally, 1 otherwise."""
-    from onebyone.tools.term import class_run, intake
-
     stream = stream or sys.stderr
     limits = limits or sandbox.Limits()
     jobs = jobs or os.cpu_count() or 1
@@ -83,8 +116,6 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
     course = pathlib.Path(course).resolve()
     if out.exists() and not out.is_dir():
         raise CannotGrade(f"--out {out} is a file: give a folder (it is made if missing)")
-    if limits.fence and not scheduler and (problem := sandbox.problem()):
-        raise CannotGrade(f"cannot fence student code in: {problem}")
     files = source_files(course)
     unknown = sorted(set(assignment_ids or ()) - set(files))
     if unknown:
@@ -93,116 +124,130 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
     known = set(files)
     if assignment_ids:
         files = {k: v for k, v in files.items() if k in assignment_ids}
-    try:
-        term = class_run.prepare(course, roster, db_url)
-    except class_run.TermError as error:
-        raise CannotGrade(str(error)) from None
-    db_url = term.db_url
+    with _early_hub(scheduler, limits, out, regrade) as hub:
+        # checked while the hub starts: where the fence cannot work, the hub fails at once too
+        if limits.fence and not scheduler and (problem := sandbox.problem()):
+            raise CannotGrade(f"cannot fence student code in: {problem}")
+        from onebyone.tools.term import class_run, intake  # nbgrader's config: about a second
 
-    unpacked = out / "unpacked"
-    if submitted.is_file():  # a zip: unpacked afresh (what an earlier run unpacked is stale)
-        shutil.rmtree(unpacked, ignore_errors=True)
-        unpacked.mkdir(parents=True)
-    try:
-        intook = class_run.read_submissions(term, submitted, unpacked, assignment_ids, known)
-    except intake.CannotRead as error:
-        raise submissions.BadSubmissions(str(error)) from None
-    if (nothing := intook.nothing_matched()) is not None:
-        raise submissions.BadSubmissions(f"{submitted}: {nothing}")
-    matched, unmatched = class_run.jobs_of(intook, assignment_ids)
-    skipped = [f"{u.path}: {u.reason}" for u in unmatched]
-
-    code = result.code_fingerprint()
-    source_bytes = {assignment: path.read_bytes() for assignment, path in files.items()}
-    found = [dataclasses.replace(job, key=_key(job, source_bytes, limits, code))
-             for job in matched]
-
-    book = records.Records(out)
-    pending = [job for job in found if regrade or book.earlier(job) is None]
-    # the assignments submitted here are read (and saved to the gradebook), and with a roster
-    # those asked for, whose students all get a row
-    asked = set(assignment_ids or ()) if term.students else set()
-    present = sorted(({job.assignment for job in found} | asked) & set(files)) or ["(none)"]
-    if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
-        _gradebook_step(lambda gradebook: gradebook.check(db_url))
-    engine = None
-    try:
-        if pending:
-            # no more workers than submissions: an idle one would only compete for a core
-            engine = start_engine(scheduler, min(jobs, len(pending)), course, present, limits)
-        with collector_paused():  # mostly imports (nbgrader's ORM, nbconvert)
-            sources = sources_of(course, present)
-            _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
-        _gradebook_step(lambda _: class_run.record_class(
-            book.gradebook, term, class_run.times_of(intook, found)))
-        bar = progress.Progress(len(found), stream)
-        waiting = {id(job) for job in pending}
-        reused = [book.earlier(job) for job in found if id(job) not in waiting]
-        for earlier in reused:
-            bar.update(earlier, reused=True)
-        # the gradebook holds every result of the run, even one graded by an earlier run
-        # into another gradebook; a score given by hand since stays (gradebook.record_scores)
-        _gradebook_step(lambda _: book.record_in_gradebook(reused))
-
-        def on_results(graded):
-            _gradebook_step(lambda _: book.record(graded))
-            for each in graded:
-                bar.update(each)
-
-        start = time.monotonic()  # the grading phase: what the engine spreads over its workers
-        if pending:
-            _engine_step(lambda: engine.grade(pending, sources, on_results,
-                                              meanwhile=_ready_the_pages))
-        seconds = time.monotonic() - start
         try:
-            class_run.apply_late_policy(book.gradebook, term, [a for a in present if a in sources])
+            term = class_run.prepare(course, roster, db_url)
         except class_run.TermError as error:
             raise CannotGrade(str(error)) from None
-        recorded = class_run.gradebook_scores(book.gradebook, sorted(sources))
-        changed = book.take_recorded(found, recorded) | {job.who for job in pending}
-        class_run.with_platform_marks(intook, book.results)
-        absent = class_run.not_submitted(term, sorted(asked & set(sources)), found,
-                                         {a: s.max_score() for a, s in sources.items()})
-        book.write_tables(found, absent)
-        layout = class_run.leave_nbgrader_layout(term, intook, found, book.results, out,
-                                                 set(sources), changed)
-        exports = book.write_exports(term.students, sorted(asked | {j.assignment for j in found}
-                                                           & set(sources)))
-    finally:
-        if engine is not None:
-            engine.close()
-        book.close()
-    results = [book.results[job.who] for job in found]
-    _summary(results, len(pending), seconds, skipped, out, stream, limits.fence, absent,
-             exports)
-    stream.write(f"For nbgrader's tools (formgrader, generate_feedback, release_feedback, "
-                 f"export) in {course}: {layout['autograded']} in autograded/"
-                 + (f", {layout['feedback']} in feedback/" if layout["feedback"] else "")
-                 + "".join(f"\n  replaced in submitted/: {r}" for r in layout["replaced"])
-                 + "\n")
-    from onebyone.tools.grading import report  # the class report, written at every run's end
+        db_url = term.db_url
 
-    stream.write(f"Class report: {report.write(out, results + absent, sources, found)}\n")
-    return 0 if all(r.normal for r in results) else 1
+        unpacked = out / "unpacked"
+        if submitted.is_file():  # a zip: unpacked afresh (what an earlier run unpacked is stale)
+            shutil.rmtree(unpacked, ignore_errors=True)
+            unpacked.mkdir(parents=True)
+        try:
+            intook = class_run.read_submissions(term, submitted, unpacked, assignment_ids, known)
+        except intake.CannotRead as error:
+            raise submissions.BadSubmissions(str(error)) from None
+        if (nothing := intook.nothing_matched()) is not None:
+            raise submissions.BadSubmissions(f"{submitted}: {nothing}")
+        matched, unmatched = class_run.jobs_of(intook, assignment_ids)
+        skipped = [f"{u.path}: {u.reason}" for u in unmatched]
+
+        code = result.code_fingerprint()
+        source_bytes = {assignment: path.read_bytes() for assignment, path in files.items()}
+        found = [dataclasses.replace(job, key=_key(job, source_bytes, limits, code))
+                 for job in matched]
+
+        book = records.Records(out)
+        pending = [job for job in found if regrade or book.earlier(job) is None]
+        # the assignments submitted here are read (and saved to the gradebook), and with a roster
+        # those asked for, whose students all get a row
+        asked = set(assignment_ids or ()) if term.students else set()
+        present = sorted(({job.assignment for job in found} | asked) & set(files)) or ["(none)"]
+        if not db_url.startswith("sqlite:"):  # a database elsewhere: is it there, before we start?
+            _gradebook_step(lambda gradebook: gradebook.check(db_url))
+        engine = None
+        try:
+            if pending:
+                # no more workers than submissions: an idle one would only compete for a core
+                engine = start_engine(scheduler, min(jobs, len(pending)), course, present,
+                                      limits, hub)
+            with collector_paused():  # mostly imports (nbgrader's ORM, nbconvert)
+                sources = sources_of(course, present)
+                _gradebook_step(lambda _: book.open_gradebook(db_url, sources))
+            _gradebook_step(lambda _: class_run.record_class(
+                book.gradebook, term, class_run.times_of(intook, found)))
+            bar = progress.Progress(len(found), stream)
+            waiting = {id(job) for job in pending}
+            reused = [book.earlier(job) for job in found if id(job) not in waiting]
+            for earlier in reused:
+                bar.update(earlier, reused=True)
+            # the gradebook holds every result of the run, even one graded by an earlier run
+            # into another gradebook; a score given by hand since stays (gradebook.record_scores)
+            _gradebook_step(lambda _: book.record_in_gradebook(reused))
+
+            def on_results(graded):
+                _gradebook_step(lambda _: book.record(graded))
+                for each in graded:
+                    bar.update(each)
+
+            start = time.monotonic()  # the grading phase: what the engine spreads over workers
+            if pending:
+                _engine_step(lambda: engine.grade(pending, sources, on_results,
+                                                  meanwhile=_ready_the_pages))
+            seconds = time.monotonic() - start
+            try:
+                class_run.apply_late_policy(book.gradebook, term,
+                                            [a for a in present if a in sources])
+            except class_run.TermError as error:
+                raise CannotGrade(str(error)) from None
+            recorded = class_run.gradebook_scores(book.gradebook, sorted(sources))
+            changed = book.take_recorded(found, recorded) | {job.who for job in pending}
+            class_run.with_platform_marks(intook, book.results)
+            absent = class_run.not_submitted(term, sorted(asked & set(sources)), found,
+                                             {a: s.max_score() for a, s in sources.items()})
+            book.write_tables(found, absent)
+            layout = class_run.leave_nbgrader_layout(term, intook, found, book.results, out,
+                                                     set(sources), changed)
+            exports = book.write_exports(term.students,
+                                         sorted(asked | {j.assignment for j in found}
+                                                & set(sources)))
+        finally:
+            if engine is not None:
+                engine.close()
+            book.close()
+        results = [book.results[job.who] for job in found]
+        _summary(results, len(pending), seconds, skipped, out, stream, limits.fence, absent,
+                 exports)
+        stream.write(f"For nbgrader's tools (formgrader, generate_feedback, release_feedback, "
+                     f"export) in {course}: {layout['autograded']} in autograded/"
+                     + (f", {layout['feedback']} in feedback/" if layout["feedback"] else "")
+                     + "".join(f"\n  replaced in submitted/: {r}" for r in layout["replaced"])
+                     + "\n")
+        from onebyone.tools.grading.outputs import (
+            report,  # the class report, written at every run's end
+        )
+
+        stream.write(f"Class report: {report.write(out, results + absent, sources, found)}\n")
+        return 0 if all(r.normal for r in results) else 1
 
 
 def _ready_the_pages():
-    """While the workers grade: import what the feedback pages and the class report are made
-    with (Jinja2, matplotlib: about 0.7 s) and compile their templates, so that neither the
-    first result nor the report at the end of the run waits for them."""
+    """While the workers warm up or grade: import what the feedback pages and the class report
+    are made with (Jinja2, the similarity index) and compile their templates, so that neither
+    the first result nor the report at the end of the run waits for them."""
     with contextlib.suppress(ImportError), collector_paused():  # ImportError: the page says it
-        from onebyone.tools.grading import feedback, report
+        from onebyone.tools.grading.outputs import feedback, report
 
         feedback.warm_up()
         report.warm_up()
 
 
 def _engine_step(step):
-    """step(), a Dask cluster's ClusterError told as CannotGrade."""
+    """step(), a Dask cluster's ClusterError or the local hub's HubError told as CannotGrade."""
     try:
         return step()
     except Exception as error:
-        cluster = sys.modules.get("onebyone.tools.grading.cluster")  # loaded for --scheduler
+        hub = sys.modules.get("onebyone.tools.grading.engines.hub")
+        if hub is not None and isinstance(error, hub.HubError):
+            raise CannotGrade(str(error)) from None
+        cluster = sys.modules.get("onebyone.tools.grading.engines.cluster")  # with --scheduler
         if cluster is not None and isinstance(error, cluster.ClusterError):
             raise CannotGrade(str(error)) from None
         raise
@@ -210,7 +255,7 @@ def _engine_step(step):
 
 def _gradebook_step(step):
     """step(the gradebook module), its GradebookError told as CannotGrade."""
-    from onebyone.tools.grading import gradebook
+    from onebyone.tools.grading.store import gradebook
 
     try:
         step(gradebook)

@@ -152,7 +152,7 @@ def _items(source, message):
     return [ItemResult(t.grade_id, 0.0, t.points, message, t.description) for t in source.tests()]
 
 
-def grade_notebook(source, data, notebook_path, notebook_name, limits):
+def grade_notebook(source, data, notebook_name, limits):
     """Grade the submitted notebook `data` (bytes) against `source`: (status, notes, items,
     language), the checks' messages in the notebook's language (language.py)."""
     try:
@@ -162,17 +162,17 @@ def grade_notebook(source, data, notebook_path, notebook_name, limits):
         return Status.INVALID_NOTEBOOK, [str(error)], items, language.ENGLISH
     spoken = language.of_submission(source, submission)
     with language.speaking(spoken):
-        return (*_run(source, submission, notebook_path, notebook_name, limits), spoken)
+        return (*_run(source, submission, data, notebook_name, limits), spoken)
 
 
-def _run(source, submission, notebook_path, notebook_name, limits):
-    """(status, notes, items) of a submission read from its notebook."""
+def _run(source, submission, data, notebook_name, limits):
+    """(status, notes, items) of a submission read from its notebook (`data`, its bytes)."""
     items = _items(source, NOT_RUN)
     by_id = {item.grade_id: item for item in items}
     steps, notes = plan.build(source, submission)
     static = StudentSource([s.code for s in steps if s.where != "grader"])
     def start_child():
-        return sandbox.Child(notebook_path, notebook_name, limits)
+        return sandbox.Child(data, notebook_name, limits)
 
     share = item_seconds(limits, sum(step.where == "grader" for step in steps))
     session = Session(start_child(), time.monotonic() + limits.seconds, limits.message_mb << 20,
@@ -210,7 +210,8 @@ def _run(source, submission, notebook_path, notebook_name, limits):
 
 
 def grade_job(job: Job, sources: dict, limits: Limits) -> Result:
-    """Grade one job (see batch.py) in a worker; never raises. Returns its Result."""
+    """Grade one job (see batch.py) in a worker; never raises. Returns its Result. A local
+    worker (inside the fence) gets the notebook's bytes in `job.data`."""
     start = time.monotonic()
     source = sources.get(job.assignment)
     status, notes, items, spoken = Status.GRADED, [], [], language.ENGLISH
@@ -223,9 +224,11 @@ def grade_job(job: Job, sources: dict, limits: Limits) -> Result:
             status, notes, items = Status(job.problem), list(job.notes), \
                 _items(source, N_("not graded"))
         else:
-            with open(job.notebook, "rb") as handle:
-                data = handle.read()
-            status, notes, items, spoken = grade_notebook(source, data, job.notebook,
+            data = job.data
+            if data is None:  # a worker outside the fence (Dask's) reads it where it is
+                with open(job.notebook, "rb") as handle:
+                    data = handle.read()
+            status, notes, items, spoken = grade_notebook(source, data,
                                                           f"{job.assignment}.ipynb", limits)
     except Exception as error:  # a fault of the grader, reported on this row only
         status, items = Status.GRADER_ERROR, []

@@ -1,8 +1,10 @@
 """The grading worker's side of the sandbox: its student fork server, and a handle on each
 student process (`Child`), which the runner talks to through `Child.sock`.
 
-One server per grading worker (and per Dask grader process), started when the worker starts so
-its imports overlap the worker's own. A server that died is started again for the next child.
+One server per grading worker. A Dask grader process starts its own when it starts, so its
+imports overlap the grader's own, and starts it again for the next child should it die. A local
+worker is forked from the hub (engines/hub.py) with its server, forked just before it: it is
+attached to that one (`attach`).
 """
 
 import dataclasses
@@ -25,7 +27,7 @@ class ServerError(Exception):
     """The student fork server could not start or stopped answering."""
 
 
-def _processes_of(uid):
+def processes_of(uid: int) -> int:
     """How many processes (threads counted) this uid runs now: RLIMIT_NPROC counts them all."""
     count = 0
     for status in pathlib.Path("/proc").glob("[0-9]*/status"):
@@ -54,7 +56,7 @@ class Server:
         # RLIMIT_NPROC counts every process and thread of the uid: fenced by root, that uid runs
         # the sandbox only (root itself is never held to the limit)
         uid = fence.sandbox_uid() if fenced else os.getuid()
-        self.nproc = None if uid == 0 else _processes_of(uid) + NPROC_SPARE
+        self.nproc = None if uid == 0 else processes_of(uid) + NPROC_SPARE
         if fenced:
             self.process = fence.start(argv, [theirs.fileno()], stdout=subprocess.DEVNULL,
                                        stderr=self.errors)
@@ -85,6 +87,8 @@ class Server:
         return reply
 
     def _stderr(self):
+        if self.errors is None:
+            return "it was forked by the hub"
         self.errors.seek(0)
         lines = self.errors.read().decode(errors="replace").strip().splitlines()
         return lines[-1][:300] if lines else f"exit code {self.process.poll()}"
@@ -98,6 +102,14 @@ class Server:
             raise ServerError(f"the student fork server did not start: {reply['error']}")
         self.ready = True
 
+    @classmethod
+    def attached(cls, control: socket.socket, fenced: bool, nproc: int | None) -> "Server":
+        """A server that was forked beside this worker (engines/hub.py): `control` is its socket."""
+        server = cls.__new__(cls)
+        server.fenced, server.control, server.nproc = fenced, control, nproc
+        server.process, server.errors, server.ready = None, None, False
+        return server
+
     def start(self, sock, limits, name):
         request = {"op": "start", "limits": dataclasses.asdict(limits), "name": name,
                    "nproc": self.nproc}
@@ -110,7 +122,12 @@ class Server:
         return self._ask({"op": "stop", "pid": pid})["status"]
 
     def alive(self):
-        return self.process.poll() is None
+        return self.process is None or self.process.poll() is None  # attached: not ours to start
+
+
+def attach(control: socket.socket, fenced: bool, nproc: int | None) -> None:
+    """This worker's student fork server is the one forked beside it (engines/hub.py)."""
+    _SERVERS[fenced] = Server.attached(control, fenced, nproc)
 
 
 def start_server(fenced: bool = True) -> Server:
@@ -125,9 +142,10 @@ def start_server(fenced: bool = True) -> Server:
 
 
 class Child:
-    """One student process holding one submission; `sock` is the worker's end of its socket."""
+    """One student process holding one submission (`notebook`, its bytes); `sock` is the
+    worker's end of its socket."""
 
-    def __init__(self, notebook_path: str | None, notebook_name: str, limits: Limits):
+    def __init__(self, notebook: bytes, notebook_name: str, limits: Limits):
         from onebyone.tools.grading import wire  # numpy and torch: see start_server
 
         self.server = start_server(limits.fence)
@@ -137,9 +155,8 @@ class Child:
         finally:
             theirs.close()
         self.exit_status = None
-        data = pathlib.Path(notebook_path).read_bytes() if notebook_path is not None else b""
         try:
-            wire.send(self.sock, {"op": "notebook", "name": notebook_name}, data)
+            wire.send(self.sock, {"op": "notebook", "name": notebook_name}, notebook)
         except OSError:
             pass  # it died already: the first request finds out why
 

@@ -1,6 +1,7 @@
 """The student fork server: a fresh interpreter, started inside the fence (fence.py), that
 imports numpy, torch, IPython and the course's checks once, then forks a student process per
-request. It is run by `child.Server` as `python -I -c ...` with only the socket to its worker.
+request. It is run by `child.Server` as `python -I -c ...` with only the socket to its worker, or
+forked, warm, from the hub of a local run (engines/hub.py) before that hub forks the worker.
 
 What it ever holds: its imports, the limits and file name of each request, and the socket ends it
 hands over. Never a source notebook, a hidden test, a solution, a submission (the student
@@ -32,7 +33,7 @@ from onebyone.tools.grading.sandbox.limits import Limits
 WORK = "/tmp/work"  # a fenced student's working folder, on its own tmpfs
 
 
-def warm_up():
+def warm_up() -> None:
     """The imports every student process would otherwise pay for, done once here."""
     import importlib
 
@@ -225,4 +226,10 @@ def main(fd, fenced):
                    "where": traceback.format_exc(limit=2)[-800:]}
         control.send(json.dumps(message).encode())
         raise
+    _Server(control, fenced).serve()
+
+
+def serve(control: socket.socket, fenced: bool) -> None:
+    """Run a server forked from a warm process (engines/hub.py) that has never held a secret."""
+    control.send(b'{"ready": true}')
     _Server(control, fenced).serve()

@@ -16,8 +16,9 @@ import dataclasses
 import functools
 import gettext
 
-from onebyone.tools.grading import outline, pages, wording
+from onebyone.tools.grading import wording
 from onebyone.tools.grading.course import Source
+from onebyone.tools.grading.outputs import outline, pages
 from onebyone.tools.grading.result import Result
 from onebyone.tools.grading.wording import N_
 

@@ -16,9 +16,10 @@ import socket
 import uuid
 from collections.abc import Callable
 
-from onebyone.tools.grading import cluster_worker, result
 from onebyone.tools.grading import course as course_layout
-from onebyone.tools.grading.engine import OnResults, deliver
+from onebyone.tools.grading import result
+from onebyone.tools.grading.engines import cluster_worker
+from onebyone.tools.grading.engines.engine import OnResults, deliver
 from onebyone.tools.grading.result import Job
 from onebyone.tools.grading.sandbox.limits import Limits
 

@@ -53,7 +53,7 @@ class Records:
         gradebook.GradebookError with a one-line reason when it cannot be used."""
         from nbgrader.api import Gradebook
 
-        from onebyone.tools.grading import gradebook
+        from onebyone.tools.grading.store import gradebook
 
         gradebook.prepare(db_url, sources)
         self.gradebook = Gradebook(db_url)
@@ -89,7 +89,7 @@ class Records:
     def record_in_gradebook(self, results: list[Result]) -> None:
         """The results' autograder scores in the gradebook (a transaction per
         RECORDED_TOGETHER); a score given there by hand stays."""
-        from onebyone.tools.grading import gradebook
+        from onebyone.tools.grading.store import gradebook
 
         scored = [(r.assignment, r.student, {item.grade_id: item.score for item in r.items})
                   for r in results if r.assignment in self.sources]
@@ -98,7 +98,7 @@ class Records:
 
     def write_page(self, result: Result) -> pathlib.Path:
         """The student's feedback page, OUT/feedback/<student>/<assignment>/<assignment>.html."""
-        from onebyone.tools.grading import feedback
+        from onebyone.tools.grading.outputs import feedback
 
         folder = self.out / "feedback" / result.student / result.assignment
         folder.mkdir(parents=True, exist_ok=True)

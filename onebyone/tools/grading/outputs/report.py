@@ -6,13 +6,12 @@ per test, how many submissions earned its points and the failure messages most o
 the checks' own words; pairs of submissions whose solution cells share code of their own
 (term/similarity_index.py: a fingerprint index, as MOSS), strongest first, side by side;
 the submissions not graded normally, and why. One self-contained page: the chart
-is an embedded PNG, the style inline, no script, nothing from another host.
+is an embedded SVG drawn by hand (chart.py), the style inline, no script, nothing from another
+host.
 """
 
-import base64
 import collections
 import dataclasses
-import io
 import pathlib
 import re
 import statistics
@@ -20,7 +19,8 @@ import statistics
 from nbgrader import utils
 
 from onebyone.tools import files
-from onebyone.tools.grading import course, feedback, outline, pages, plan
+from onebyone.tools.grading import course, plan
+from onebyone.tools.grading.outputs import chart, feedback, outline, pages
 from onebyone.tools.grading.result import Job, Result, Status
 from onebyone.tools.term import similarity_index
 
@@ -41,40 +41,14 @@ def common_failures(messages, top=TOP_MESSAGES):
     return [(c.most_common(1)[0][0], sum(c.values()), len(c)) for c in ranked[:top]]
 
 
-def _bins(max_score):
-    """Bar edges one point wide (half a point below and above each whole score)."""
-    top = max(int(max_score + 0.999), 1)
-    step = 1 if top <= 40 else -(-top // 20)
-    return [x - 0.5 for x in range(0, top + step + 1, step)]
-
-
 def warm_up() -> None:
-    """Import the chart's library and draw a first, throwaway chart (fonts, layout), so the
-    report's own charts are quick (batch.py calls this while the workers grade)."""
-    score_chart([0.0], 1.0, "warm-up")
+    """Compile the report's template (batch.py calls this while the workers grade)."""
     pages.warm_up("report.html")
 
 
 def score_chart(scores, max_score, title):
-    """(PNG as a data: URI, alt text) of the distribution of `scores`."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.4, 2.8), dpi=100, facecolor="white")
-    FigureCanvasAgg(figure)
-    # fixed margins, the left one wide enough for the longest count (no bar is taller than the
-    # class): a layout engine would cost a second drawing pass (measured: ~0.03 s of each run)
-    figure.subplots_adjust(left=0.075 + 0.0125 * len(str(len(scores))), right=0.97, bottom=0.18,
-                           top=0.88)
-    axes = figure.add_subplot()
-    axes.hist(scores, bins=_bins(max_score), color="#2563eb", edgecolor="white")
-    axes.set_xlabel(f"score (out of {max_score:g})")
-    axes.set_ylabel("submissions")
-    axes.set_title(title)
-    axes.yaxis.get_major_locator().set_params(integer=True)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    """(SVG as a data: URI, alt text) of the distribution of `scores` (chart.py)."""
+    uri = chart.data_uri(chart.histogram_svg(scores, max_score, title))
     counts = collections.Counter(scores)
     mode, mode_count = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
     alt = (f"Histogram of the scores of {len(scores)} submission(s) of {title}, out of "
