@@ -18,8 +18,14 @@ from onebyone.checks.core import (
 )
 from onebyone.checks.messages import _
 from onebyone.checks.reference import reference
-from onebyone.checks.roles import (compare_modules, kind, layers_of, learner_and_reference, pair,
-                                   setting)
+from onebyone.checks.roles import (
+    compare_modules,
+    kind,
+    layers_of,
+    learner_and_reference,
+    pair,
+    setting,
+)
 
 __all__ = ["bottleneck_break_even", "passed", "preact_bottleneck", "stride_cost"]
 ASSIGNMENT = "resnet-bottleneck"
