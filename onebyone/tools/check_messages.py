@@ -38,8 +38,8 @@ class Domain:
 
 
 CHECKS = Domain("onebyone-checks", "checks", (("*.py", "python"),))
-GRADER = Domain("onebyone-grader", "tools/grading",
-                (("*.py", "python"), ("../templates/feedback.html", "jinja2.ext:babel_extract")))
+GRADER = Domain("onebyone-grader", "tools/grading",  # its subfolders too (engines/, outputs/)
+                (("**.py", "python"), ("../templates/feedback.html", "jinja2.ext:babel_extract")))
 DOMAINS = (CHECKS, GRADER)
 DOMAIN = CHECKS.name  # onebyone.checks.messages.DOMAIN (the kit cannot import the tools)
 
