@@ -5,6 +5,7 @@ every roster student out in grades.csv, the report and the platforms' grade file
 penalties as nbgrader's plugin and `nbgrader export` give them; a score set by hand through
 nbgrader's Gradebook API kept on the next run."""
 
+import concurrent.futures
 import contextlib
 import csv
 import datetime
@@ -63,14 +64,19 @@ def expected(notebooks):
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory):
+def made(tmp_path_factory, request):
     """A course folder as nbgrader leaves it: the sources, the course's nbgrader_config.py, the
-    assignment's due date set with nbgrader's own command."""
+    assignment's due date set with nbgrader's own command (its process runs while this one
+    computes the expected scores, which every class's tests need)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("PATH", environment.with_env_bin()["PATH"])  # nbgrader runs `alembic` by name
     folder = samples.copy_course(tmp_path_factory.mktemp("term"), [A])
     shutil.copy(course.ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    course.nbgrader(folder, "db", "assignment", "add", A, f"--duedate={DUE} UTC")
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        due = thread.submit(course.nbgrader, folder, "db", "assignment", "add", A,
+                            f"--duedate={DUE} UTC")
+        request.getfixturevalue("expected")
+        due.result()
     (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
     yield folder
     mp.undo()
@@ -111,30 +117,48 @@ def _zip(target, names, notebooks):
     return target
 
 
-@pytest.fixture(scope="module", params=["canvas", "moodle"])
-def platform_term(request, made, tmp_path_factory, notebooks):
-    """A platform's zip of the class with the roster, graded once; every test of the class reads
-    this run. Moodle's is run as an instructor runs it, `bin/grade` in its own process (its exit
-    code is the grader's); Canvas's in this process."""
-    platform = request.param
-    tmp_path = tmp_path_factory.mktemp(platform)
-    folder, out = _copy(made, tmp_path), tmp_path / "out"
-    names = {"canvas": CANVAS, "moodle": MOODLE}[platform]
-    download = _zip(tmp_path / f"{platform}.zip", names, notebooks)
-    if platform == "canvas":
-        code, err = _run(folder, download, out, "--assignment", A)
-    else:
-        done = subprocess.run(
-            [str(course.ROOT / "bin" / "grade"), str(download), "--course", str(folder),
-             "--out", str(out), "--jobs", "2", "--roster", str(folder / "roster.csv"),
-             "--assignment", A], env=environment.with_env_bin(), capture_output=True,
-            text=True, timeout=900)
-        code, err = done.returncode, done.stderr
-    course.nbgrader(folder, "export", "--to=export.csv")
-    return dict(platform=platform, folder=folder, out=out, names=names, code=code, err=err,
-                grades=_grades(out),
-                exported={r["student_id"]: r for r in samples.read_csv(folder / "export.csv")},
-                roster=samples.read_csv(folder / "roster.csv"))
+@pytest.fixture(scope="module")
+def platform_terms(made, tmp_path_factory, notebooks):
+    """Each platform's zip of the class with the roster, graded once; every test of a class
+    reads its run. Moodle's is run as an instructor runs it, `bin/grade` in its own process (its
+    exit code is the grader's), while Canvas's runs in this process: side by side, as the two
+    courses are apart; then each course's `nbgrader export`, side by side too."""
+    terms = {}
+    for platform, names in (("canvas", CANVAS), ("moodle", MOODLE)):
+        tmp_path = tmp_path_factory.mktemp(platform)
+        folder = _copy(made, tmp_path)
+        terms[platform] = dict(platform=platform, folder=folder, out=tmp_path / "out",
+                               names=names, download=_zip(tmp_path / f"{platform}.zip", names,
+                                                          notebooks))
+    moodle = terms["moodle"]
+    said = moodle["folder"].parent / "bin-grade.stderr"
+    with open(said, "w", encoding="utf-8") as stderr:
+        bin_grade = subprocess.Popen(
+            [str(course.ROOT / "bin" / "grade"), str(moodle["download"]), "--course",
+             str(moodle["folder"]), "--out", str(moodle["out"]), "--jobs", "2", "--roster",
+             str(moodle["folder"] / "roster.csv"), "--assignment", A],
+            env=environment.with_env_bin(), stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            canvas = terms["canvas"]
+            canvas["code"], canvas["err"] = _run(canvas["folder"], canvas["download"],
+                                                 canvas["out"], "--assignment", A)
+        finally:
+            moodle["code"] = bin_grade.wait(timeout=900)
+    moodle["err"] = said.read_text(encoding="utf-8")
+    with concurrent.futures.ThreadPoolExecutor(2) as threads:
+        list(threads.map(lambda t: course.nbgrader(t["folder"], "export", "--to=export.csv"),
+                         terms.values()))
+    for term in terms.values():
+        term.update(grades=_grades(term["out"]),
+                    exported={r["student_id"]: r
+                              for r in samples.read_csv(term["folder"] / "export.csv")},
+                    roster=samples.read_csv(term["folder"] / "roster.csv"))
+    return terms
+
+
+@pytest.fixture(params=["canvas", "moodle"])
+def platform_term(request, platform_terms):
+    return platform_terms[request.param]
 
 
 def test_a_platform_zip_and_a_roster_give_every_student_a_row(platform_term, expected):
