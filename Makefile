@@ -53,7 +53,7 @@ test: $(STAMP) $(CHECKS_MO)  ## run every test (includes the strict book build)
 bench: $(STAMP)  ## measure speed (medians of several runs, printed as tables)
 	$(BIN)/onebyone bench
 
-grade: $(STAMP) $(CHECKS_MO)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786]
+grade: $(STAMP) $(CHECKS_MO)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786] (bin/grade SUBMISSIONS --out OUT ...: the same, exiting with the grader's own code)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786]"; exit 2; }
 	@# make exits 2 whatever its recipe returned: the grader's own code is said in a line, with
 	@# its meaning (cli.GRADE_EXIT_CODES); bin/grade passes the code itself through
