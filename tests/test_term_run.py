@@ -133,11 +133,12 @@ def platform_terms(made, tmp_path_factory, notebooks):
     moodle = terms["moodle"]
     said = moodle["folder"].parent / "bin-grade.stderr"
     with open(said, "w", encoding="utf-8") as stderr:
+        # run from the class's folder, with paths relative to it (bin/grade keeps the caller's)
         bin_grade = subprocess.Popen(
-            [str(course.ROOT / "bin" / "grade"), str(moodle["download"]), "--course",
-             str(moodle["folder"]), "--out", str(moodle["out"]), "--jobs", "2", "--roster",
-             str(moodle["folder"] / "roster.csv"), "--assignment", A],
-            env=environment.with_env_bin(), stdout=subprocess.DEVNULL, stderr=stderr)
+            [str(course.ROOT / "bin" / "grade"), moodle["download"].name, "--course", "course",
+             "--out", "out", "--jobs", "2", "--roster", "course/roster.csv", "--assignment", A],
+            cwd=moodle["folder"].parent, env=environment.with_env_bin(),
+            stdout=subprocess.DEVNULL, stderr=stderr)
         try:
             canvas = terms["canvas"]
             canvas["code"], canvas["err"] = _run(canvas["folder"], canvas["download"],
@@ -162,7 +163,7 @@ def platform_term(request, platform_terms):
 
 
 def test_a_platform_zip_and_a_roster_give_every_student_a_row(platform_term, expected):
-    assert platform_term["code"] == 0, platform_term["err"]
+    assert platform_term["code"] == 0, platform_term["err"]  # Moodle's: bin/grade's exit code
     assert "Not submitted (1 of the roster): dee/one-by-one" in platform_term["err"]
     grades = platform_term["grades"]
     assert sorted(grades) == ["ada", "bob", "cy", "dee"]  # the roster, not only the senders
@@ -391,33 +392,28 @@ def test_a_release_leaves_no_gradebook_in_the_course_folder(tmp_path, monkeypatc
 
 
 def test_bin_grade_passes_the_graders_exit_code_through_and_make_grade_says_it(tmp_path):
-    """bin/grade's exit code is the grader's: 1 for a class with a broken notebook (graded, one
-    not normally), 2 for a wrong option (0: the Moodle class above, run with bin/grade); run
-    from another folder, its relative paths are that folder's. `make grade` says the grader's
-    code and its meaning (cli.GRADE_EXIT_CODES) and fails; its own code can only be 2."""
+    """bin/grade's exit code is the grader's: 0 for the Moodle class above (run with bin/grade,
+    from the class's folder with relative paths), 2 for a wrong option here, and 1 for a class
+    with a broken notebook (graded, one not normally), as `make grade` runs it: its recipe
+    says bin/grade's exit status (`$?`) and its meaning (cli.GRADE_EXIT_CODES), and fails, with
+    make's only failure code, 2."""
     samples.write_class(tmp_path / "submitted", A, {"broken": "not a notebook"})
     env = environment.with_env_bin()
-
-    def bin_grade(*args):
-        return subprocess.run([str(course.ROOT / "bin" / "grade"), *args], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=900)
 
     def make(*args):
         return subprocess.run(["make", "-s", "-C", str(course.ROOT), "grade", *args], env=env,
                               capture_output=True, text=True, timeout=900)
 
-    some = bin_grade("submitted", "--out", "out", "--assignment", A, "--jobs", "1")
-    assert some.returncode == 1, some.stderr
+    some = make(f"SUBMISSIONS={tmp_path / 'submitted'}", f"OUT={tmp_path / 'out'}",
+                f"ASSIGNMENT={A}", "JOBS=1")
+    assert some.returncode == 2, some.stderr  # make's only failure code
     assert "broken/one-by-one: invalid notebook" in some.stderr
-    assert (tmp_path / "out" / "grades.csv").is_file()  # relative to where it was run
+    assert f"onebyone grade exited 1: {cli.GRADE_EXIT_CODES[1]}" in some.stderr
+    assert (tmp_path / "out" / "grades.csv").is_file()  # graded all the same
 
-    again = make(f"SUBMISSIONS={tmp_path / 'submitted'}", f"OUT={tmp_path / 'out'}",
-                 f"ASSIGNMENT={A}", "JOBS=1")
-    assert again.returncode == 2, again.stderr  # make's only failure code
-    assert "(0 now, 1 unchanged" in again.stderr  # the same run again: nothing graded again
-    assert f"onebyone grade exited 1: {cli.GRADE_EXIT_CODES[1]}" in again.stderr
-
-    wrong = bin_grade("submitted", "--out", "out", "--jobs", "0")
+    wrong = subprocess.run([str(course.ROOT / "bin" / "grade"), "submitted", "--out", "out",
+                            "--jobs", "0"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=900)
     assert wrong.returncode == 2 and "--jobs must be at least 1 (got 0)" in wrong.stderr
     assert "Traceback" not in wrong.stderr
     nothing = make(f"SUBMISSIONS={tmp_path / 'nowhere'}", f"OUT={tmp_path / 'out2'}")
