@@ -55,13 +55,13 @@ test: $(STAMP) $(CHECKS_MO)  ## run every test (includes the strict book build)
 bench: $(STAMP)  ## measure speed (medians of several runs, printed as tables)
 	$(BIN)/onebyone bench
 
-grade: $(STAMP) $(CHECKS_MO)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786]
+grade: $(STAMP) $(CHECKS_MO)  ## grade a class: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786] (bin/grade SUBMISSIONS --out OUT ...: the same, exiting with the grader's own code)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder or .zip> OUT=<folder> [ASSIGNMENT=id] [ROSTER=roster.csv] [JOBS=N | SCHEDULER=tcp://host:8786]"; exit 2; }
-	@# make can only exit 0 or 2: the grader's 1 (graded; some submissions not graded normally,
-	@# listed above) is told in a line and kept apart from 2 (nothing graded: fix the command)
-	@$(BIN)/onebyone grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(ROSTER),--roster "$(ROSTER)") $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)); \
+	@# make exits 2 whatever its recipe returned: the grader's own code is said in a line, with
+	@# its meaning (cli.GRADE_EXIT_CODES); bin/grade passes the code itself through
+	@bin/grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(ROSTER),--roster "$(ROSTER)") $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)); \
 	code=$$?; \
-	if [ $$code = 1 ]; then echo "make grade: graded; some submissions were not graded normally (listed above). onebyone grade exited 1; make exits 0 for it and 2 only when nothing could be graded." >&2; exit 0; fi; \
+	if [ $$code != 0 ]; then echo "make grade: onebyone grade exited $$code: $$($(BIN)/python -c "from onebyone.tools.cli import GRADE_EXIT_CODES; print(GRADE_EXIT_CODES.get($$code, 'not one of its codes'))"). make fails with its own code 2; bin/grade passes the grader's code through." >&2; fi; \
 	exit $$code
 
 lint: $(STAMP)  ## check the code style

@@ -1,7 +1,8 @@
 """Shared fixtures: the real book, built once per test session, strictly."""
 
-import shutil
+import sys
 
+import course_outputs
 import pytest
 from books import ROOT
 
@@ -44,27 +45,18 @@ def chromium():
         launched.close()
 
 
-# what `onebyone grade` and nbgrader's commands write in the course folder they run on
-COURSE_OUTPUTS = ("gradebook.db", "submitted", "autograded", "feedback")
-
-
 @pytest.fixture(scope="session", autouse=True)
-def course_folder_kept_as_it_was(tmp_path_factory):
+def course_folder_kept_as_it_was():
     """Tests that grade with the checkout as their course write its default gradebook (and
     nbgrader's folders) as an instructor's run would: what was there before is set aside for
-    the session and put back after it, and what the tests made is removed."""
-    aside = tmp_path_factory.mktemp("course-outputs-set-aside")
-    moved = []
-    for name in COURSE_OUTPUTS:
-        if (ROOT / name).exists():
-            shutil.move(ROOT / name, aside / name)
-            moved.append(name)
-    yield
-    for name in COURSE_OUTPUTS:
-        made = ROOT / name
-        if made.is_dir() and not made.is_symlink():
-            shutil.rmtree(made)
-        elif made.exists() or made.is_symlink():
-            made.unlink()
-    for name in moved:
-        shutil.move(aside / name, ROOT / name)
+    the session and put back after it, what the tests made is removed; one session at a time,
+    and a killed session's state is mended by the next (tests/course_outputs.py)."""
+    def said_mended():
+        print(f"\nA test session on {ROOT} was killed: its course outputs were removed and the "
+              "checkout's own put back.", file=sys.stderr)
+
+    try:
+        with course_outputs.kept_as_they_were(ROOT, said_mended):
+            yield
+    except course_outputs.Busy as busy:
+        pytest.exit(str(busy), returncode=pytest.ExitCode.USAGE_ERROR)

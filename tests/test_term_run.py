@@ -5,9 +5,13 @@ every roster student out in grades.csv, the report and the platforms' grade file
 penalties as nbgrader's plugin and `nbgrader export` give them; a score set by hand through
 nbgrader's Gradebook API kept on the next run."""
 
+import concurrent.futures
+import contextlib
 import csv
 import datetime
+import io
 import shutil
+import subprocess
 import zipfile
 
 import course
@@ -60,14 +64,19 @@ def expected(notebooks):
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory):
+def made(tmp_path_factory, request):
     """A course folder as nbgrader leaves it: the sources, the course's nbgrader_config.py, the
-    assignment's due date set with nbgrader's own command."""
+    assignment's due date set with nbgrader's own command (its process runs while this one
+    computes the expected scores, which every class's tests need)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("PATH", environment.with_env_bin()["PATH"])  # nbgrader runs `alembic` by name
     folder = samples.copy_course(tmp_path_factory.mktemp("term"), [A])
     shutil.copy(course.ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    course.nbgrader(folder, "db", "assignment", "add", A, f"--duedate={DUE} UTC")
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        due = thread.submit(course.nbgrader, folder, "db", "assignment", "add", A,
+                            f"--duedate={DUE} UTC")
+        request.getfixturevalue("expected")
+        due.result()
     (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
     yield folder
     mp.undo()
@@ -82,6 +91,14 @@ def _copy(made, tmp_path):
 def _grade(folder, submissions, out, *more):
     return cli.main(["grade", str(submissions), "--course", str(folder), "--out", str(out),
                      "--jobs", "2", "--roster", str(folder / "roster.csv"), *more])
+
+
+def _run(folder, submissions, out, *more):
+    """cli.main's exit code and what it wrote on stderr."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = _grade(folder, submissions, out, *more)
+    return code, err.getvalue()
 
 
 def _rows(path):
@@ -100,35 +117,77 @@ def _zip(target, names, notebooks):
     return target
 
 
-@pytest.mark.parametrize("platform", ["canvas", "moodle"])
-def test_a_platform_zip_and_a_roster_give_every_student_a_row_and_the_grade_files(
-        made, tmp_path, notebooks, expected, platform, capsys):
-    folder, out = _copy(made, tmp_path), tmp_path / "out"
-    names = {"canvas": CANVAS, "moodle": MOODLE}[platform]
-    download = _zip(tmp_path / f"{platform}.zip", names, notebooks)
-    assert _grade(folder, download, out, "--assignment", A) == 0
-    err = capsys.readouterr().err
-    assert "Not submitted (1 of the roster): dee/one-by-one" in err
+@pytest.fixture(scope="module")
+def platform_terms(made, tmp_path_factory, notebooks):
+    """Each platform's zip of the class with the roster, graded once; every test of a class
+    reads its run. Moodle's is run as an instructor runs it, `bin/grade` in its own process (its
+    exit code is the grader's), while Canvas's runs in this process: side by side, as the two
+    courses are apart; then each course's `nbgrader export`, side by side too."""
+    terms = {}
+    for platform, names in (("canvas", CANVAS), ("moodle", MOODLE)):
+        tmp_path = tmp_path_factory.mktemp(platform)
+        folder = _copy(made, tmp_path)
+        terms[platform] = dict(platform=platform, folder=folder, out=tmp_path / "out",
+                               names=names, download=_zip(tmp_path / f"{platform}.zip", names,
+                                                          notebooks))
+    moodle = terms["moodle"]
+    said = moodle["folder"].parent / "bin-grade.stderr"
+    with open(said, "w", encoding="utf-8") as stderr:
+        # run from the class's folder, with paths relative to it (bin/grade keeps the caller's)
+        bin_grade = subprocess.Popen(
+            [str(course.ROOT / "bin" / "grade"), moodle["download"].name, "--course", "course",
+             "--out", "out", "--jobs", "2", "--roster", "course/roster.csv", "--assignment", A],
+            cwd=moodle["folder"].parent, env=environment.with_env_bin(),
+            stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            canvas = terms["canvas"]
+            canvas["code"], canvas["err"] = _run(canvas["folder"], canvas["download"],
+                                                 canvas["out"], "--assignment", A)
+        finally:
+            moodle["code"] = bin_grade.wait(timeout=900)
+    moodle["err"] = said.read_text(encoding="utf-8")
+    with concurrent.futures.ThreadPoolExecutor(2) as threads:
+        list(threads.map(lambda t: course.nbgrader(t["folder"], "export", "--to=export.csv"),
+                         terms.values()))
+    for term in terms.values():
+        term.update(grades=_grades(term["out"]),
+                    exported={r["student_id"]: r
+                              for r in samples.read_csv(term["folder"] / "export.csv")},
+                    roster=samples.read_csv(term["folder"] / "roster.csv"))
+    return terms
 
-    grades = _grades(out)
+
+@pytest.fixture(params=["canvas", "moodle"])
+def platform_term(request, platform_terms):
+    return platform_terms[request.param]
+
+
+def test_a_platform_zip_and_a_roster_give_every_student_a_row(platform_term, expected):
+    assert platform_term["code"] == 0, platform_term["err"]  # Moodle's: bin/grade's exit code
+    assert "Not submitted (1 of the roster): dee/one-by-one" in platform_term["err"]
+    grades = platform_term["grades"]
     assert sorted(grades) == ["ada", "bob", "cy", "dee"]  # the roster, not only the senders
     for student, score in expected.items():
         assert float(grades[student]["score"]) == score
         assert grades[student]["status"] == "graded"
     assert grades["dee"]["status"] == "not submitted" and float(grades["dee"]["score"]) == 0
     late_marked = [s for s, r in grades.items() if "Canvas marked it late (LATE_)" in r["note"]]
-    assert late_marked == (["bob"] if platform == "canvas" else [])
+    assert late_marked == (["bob"] if platform_term["platform"] == "canvas" else [])
 
-    # the gradebook is the one nbgrader's commands read in the course: no other was made
+
+def test_the_gradebook_is_the_courses_and_nbgrader_export_agrees(platform_term):
+    """The gradebook is the one nbgrader's commands read in the course: no other was made."""
+    folder, out, grades = platform_term["folder"], platform_term["out"], platform_term["grades"]
     assert (folder / "gradebook.db").is_file() and not (out / "gradebook.db").exists()
-    course.nbgrader(folder, "export", "--to=export.csv")
-    exported = {r["student_id"]: r for r in samples.read_csv(folder / "export.csv")}
+    exported = platform_term["exported"]
     assert {s: float(r["score"]) for s, r in exported.items()} == {
         s: float(r["score"]) for s, r in grades.items()}
     assert exported["ada"]["first_name"] == "Ada" and exported["dee"]["email"] == \
         "dee@example.org"
 
-    roster = samples.read_csv(folder / "roster.csv")
+
+def test_the_platforms_grade_files_have_every_roster_student(platform_term):
+    out, grades, roster = platform_term["out"], platform_term["grades"], platform_term["roster"]
     canvas = _rows(out / "canvas-grades.csv")
     assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
     assert canvas[0][5] == A and canvas[1][5] == "10"
@@ -139,11 +198,17 @@ def test_a_platform_zip_and_a_roster_give_every_student_a_row_and_the_grade_file
     assert [(r[2], r[3], float(r[4])) for r in moodle[1:]] == [
         (s["id"], s["email"], float(grades[s["id"]]["score"])) for s in roster]
 
-    report = (out / "report.html").read_text(encoding="utf-8")
+
+def test_the_report_names_who_did_not_submit(platform_term):
+    report = (platform_term["out"] / "report.html").read_text(encoding="utf-8")
     assert "Not submitted (students of the roster, score 0): dee (one-by-one)" in report
 
-    # formgrader (nbgrader's API its pages call) lists every submission as autograded, with
-    # its score, and every roster student among the course's students
+
+def test_formgraders_api_lists_every_submission_and_every_roster_student(platform_term):
+    """nbgrader's API, the one formgrader's pages call: every submission autograded, with its
+    score, and every roster student among the course's students."""
+    folder, names, grades = platform_term["folder"], platform_term["names"], \
+        platform_term["grades"]
     config = late.course_config(folder)
     api = NbGraderAPI(CourseDirectory(config=config), config=config)
     listed = {s["student"]: s for s in api.get_submissions(A)}
@@ -158,64 +223,97 @@ def _stamp(when):
         Exchange.timestamp_format.default_value)
 
 
-def test_late_work_is_penalised_as_nbgrader_rules_it_and_a_score_given_by_hand_stays(
-        made, tmp_path, notebooks, expected, capsys):
+LATE_BY = {"ada": -datetime.timedelta(hours=1), "bob": datetime.timedelta(minutes=5),
+           "cy": datetime.timedelta(hours=2)}
+
+
+@pytest.fixture(scope="module")
+def late_term(made, tmp_path_factory, notebooks):
     """nbgrader's layout with `timestamp.txt`: cy two hours late under the course's policy
-    "zero"; then a score given by hand in the gradebook reaches every output on the next run,
-    which grades nothing again."""
+    "zero", graded; then a score given by hand in the gradebook (ada's first test now 0, through
+    the API formgrader uses) and the same run again, which grades nothing again. What each run
+    left is kept for the tests: the first run's tables, export and pages are read before the
+    second run."""
+    tmp_path = tmp_path_factory.mktemp("late")
     folder, out = _copy(made, tmp_path), tmp_path / "out"
     with open(folder / "nbgrader_config.py", "a", encoding="utf-8") as config:
         config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-    late_by = {"ada": -datetime.timedelta(hours=1), "bob": datetime.timedelta(minutes=5),
-               "cy": datetime.timedelta(hours=2)}
     for student, text in notebooks.items():
         target = folder / "submitted" / student / A
         target.mkdir(parents=True)
         (target / f"{A}.ipynb").write_text(text, encoding="utf-8")
-        (target / "timestamp.txt").write_text(_stamp(DUE + late_by[student]))
-    assert _grade(folder, folder / "submitted", out, "--assignment", A) == 0
-
-    grades = _grades(out)
-    plugin = LateSubmissionPlugin(penalty_method="zero")
-    for student, delta in late_by.items():
-        seconds = max(delta.total_seconds(), 0)
-        penalty = (plugin.late_submission_penalty(student, expected[student], seconds) or 0.0
-                   if seconds else 0.0)
-        assert float(grades[student]["late_penalty"]) == penalty
-        assert float(grades[student]["score"]) == max(0.0, expected[student] - penalty)
-    assert float(grades["cy"]["late_penalty"]) == expected["cy"] > 0  # the policy bit
+        (target / "timestamp.txt").write_text(_stamp(DUE + LATE_BY[student]))
+    first = dict(zip(("code", "err"), _run(folder, folder / "submitted", out, "--assignment", A)))
+    first["grades"] = _grades(out)
     course.nbgrader(folder, "export", "--to=export.csv")
-    exported = {r["student_id"]: r for r in samples.read_csv(folder / "export.csv")}
-    for student in late_by:
-        assert float(exported[student]["late_submission_penalty"]) == \
-            float(grades[student]["late_penalty"])
-        assert float(exported[student]["score"]) == float(grades[student]["score"])
-    page = (out / "feedback" / "cy" / A / f"{A}.html").read_text(encoding="utf-8")
-    assert f"{expected['cy']:g} taken off by the course" in page
-    # bob's page blames his SyntaxError, not a name he forgot to define
-    page = (out / "feedback" / "bob" / A / f"{A}.html").read_text(encoding="utf-8")
-    assert "raised SyntaxError" in page and "define it in your notebook" not in page
-    capsys.readouterr()
+    first["exported"] = {r["student_id"]: r for r in samples.read_csv(folder / "export.csv")}
+    first["pages"] = {s: (out / "feedback" / s / A / f"{A}.html").read_text(encoding="utf-8")
+                      for s in notebooks}
 
-    # a score given by hand, through the API formgrader uses: ada's first test now 0
     with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
         grade = gradebook.find_submission(A, "ada").notebooks[0].grades[0]
         hand_cell, taken = grade.name, grade.max_score
         grade.manual_score = 0.0
         gradebook.db.commit()
     autograded = {s: folder / "autograded" / s / A / f"{A}.ipynb" for s in notebooks}
-    made = {s: path.stat().st_mtime_ns for s, path in autograded.items()}
-    assert _grade(folder, folder / "submitted", out, "--assignment", A) == 0
-    assert "(0 now, 3 unchanged" in capsys.readouterr().err
-    assert autograded["bob"].stat().st_mtime_ns == made["bob"]  # nothing of bob's changed
-    after = _grades(out)
-    assert float(after["ada"]["score"]) == expected["ada"] - taken
-    items = {(r["student_id"], r["grade_id"]): r for r in samples.read_csv(out / "items.csv")}
-    assert float(items[("ada", hand_cell)]["score"]) == 0.0
-    page = (out / "feedback" / "ada" / A / f"{A}.html").read_text(encoding="utf-8")
-    assert f"<strong>{expected['ada'] - taken:g} / 10</strong>" in page
-    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:  # and it stays
-        assert gradebook.find_submission(A, "ada").score == expected["ada"] - taken
+    written = {s: path.stat().st_mtime_ns for s, path in autograded.items()}
+    second = dict(zip(("code", "err"), _run(folder, folder / "submitted", out, "--assignment",
+                                            A)))
+    second.update(grades=_grades(out), page=(out / "feedback" / "ada" / A / f"{A}.html")
+                  .read_text(encoding="utf-8"),
+                  items={(r["student_id"], r["grade_id"]): r
+                         for r in samples.read_csv(out / "items.csv")},
+                  unchanged=[s for s, path in autograded.items()
+                             if path.stat().st_mtime_ns == written[s]])
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
+        second["gradebook_ada"] = gradebook.find_submission(A, "ada").score
+    return dict(first=first, second=second, hand_cell=hand_cell, taken=taken)
+
+
+def test_late_work_is_penalised_as_nbgrader_rules_it(late_term, expected):
+    first = late_term["first"]
+    assert first["code"] == 0, first["err"]
+    grades = first["grades"]
+    plugin = LateSubmissionPlugin(penalty_method="zero")
+    for student, delta in LATE_BY.items():
+        seconds = max(delta.total_seconds(), 0)
+        penalty = (plugin.late_submission_penalty(student, expected[student], seconds) or 0.0
+                   if seconds else 0.0)
+        assert float(grades[student]["late_penalty"]) == penalty
+        assert float(grades[student]["score"]) == max(0.0, expected[student] - penalty)
+    assert float(grades["cy"]["late_penalty"]) == expected["cy"] > 0  # the policy bit
+    exported = first["exported"]
+    for student in LATE_BY:
+        assert float(exported[student]["late_submission_penalty"]) == \
+            float(grades[student]["late_penalty"])
+        assert float(exported[student]["score"]) == float(grades[student]["score"])
+
+
+def test_the_pages_say_the_penalty_and_blame_the_real_error(late_term, expected):
+    pages = late_term["first"]["pages"]
+    assert f"{expected['cy']:g} taken off by the course" in pages["cy"]
+    # bob's page blames his SyntaxError, not a name he forgot to define
+    assert "raised SyntaxError" in pages["bob"] and "define it in your notebook" not in pages["bob"]
+
+
+def test_a_score_given_by_hand_stays_on_the_next_run(late_term, expected):
+    second, taken = late_term["second"], late_term["taken"]
+    assert second["code"] == 0, second["err"]
+    assert "(0 now, 3 unchanged" in second["err"]
+    assert "bob" in second["unchanged"]  # nothing of bob's changed
+    assert float(second["grades"]["ada"]["score"]) == expected["ada"] - taken
+    assert float(second["items"][("ada", late_term["hand_cell"])]["score"]) == 0.0
+    assert f"<strong>{expected['ada'] - taken:g} / 10</strong>" in second["page"]
+    assert second["gradebook_ada"] == expected["ada"] - taken  # and it stays
+
+
+def test_the_summary_says_what_is_in_autograded_not_only_what_this_run_wrote(late_term):
+    """A second run over unchanged submissions writes there only the notebooks whose scores the
+    gradebook changed (ada's by hand, cy's late penalty), and says that all three are there."""
+    assert "3 in autograded/ (3 written this run)" in late_term["first"]["err"]
+    rewritten = 3 - len(late_term["second"]["unchanged"])  # counted by the files' times
+    assert rewritten < 3
+    assert f"3 in autograded/ ({rewritten} written this run)" in late_term["second"]["err"]
 
 
 def test_input_that_matches_nothing_is_one_line_and_exit_2(made, tmp_path, capsys):
@@ -293,23 +391,49 @@ def test_a_release_leaves_no_gradebook_in_the_course_folder(tmp_path, monkeypatc
     assert not (folder / "gradebook.db").exists()
 
 
-def test_make_grade_keeps_the_graders_1_apart_from_a_usage_error(tmp_path):
-    """`make grade`: the grader's 1 (some submissions not graded normally) is said in a line and
-    is not make's 2, which stays for a run that could not grade at all."""
-    import subprocess
-
-    folder = tmp_path / "submitted"
-    samples.write_class(folder, A, {"broken": "not a notebook"})
+def test_bin_grade_passes_the_graders_exit_code_through_and_make_grade_says_it(tmp_path):
+    """bin/grade's exit code is the grader's: 0 for the Moodle class above (run with bin/grade,
+    from the class's folder with relative paths), 2 for a wrong option here, and 1 for a class
+    with a broken notebook (graded, one not normally), as `make grade` runs it: its recipe
+    says bin/grade's exit status (`$?`) and its meaning (cli.GRADE_EXIT_CODES), and fails, with
+    make's only failure code, 2."""
+    samples.write_class(tmp_path / "submitted", A, {"broken": "not a notebook"})
     env = environment.with_env_bin()
 
     def make(*args):
         return subprocess.run(["make", "-s", "-C", str(course.ROOT), "grade", *args], env=env,
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=900)
 
-    some = make(f"SUBMISSIONS={folder}", f"OUT={tmp_path / 'out'}", f"ASSIGNMENT={A}", "JOBS=1")
-    assert some.returncode == 0, some.stderr
+    some = make(f"SUBMISSIONS={tmp_path / 'submitted'}", f"OUT={tmp_path / 'out'}",
+                f"ASSIGNMENT={A}", "JOBS=1")
+    assert some.returncode == 2, some.stderr  # make's only failure code
     assert "broken/one-by-one: invalid notebook" in some.stderr
-    assert "onebyone grade exited 1" in some.stderr
+    assert f"onebyone grade exited 1: {cli.GRADE_EXIT_CODES[1]}" in some.stderr
+    assert (tmp_path / "out" / "grades.csv").is_file()  # graded all the same
+
+    wrong = subprocess.run([str(course.ROOT / "bin" / "grade"), "submitted", "--out", "out",
+                            "--jobs", "0"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=900)
+    assert wrong.returncode == 2 and "--jobs must be at least 1 (got 0)" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
     nothing = make(f"SUBMISSIONS={tmp_path / 'nowhere'}", f"OUT={tmp_path / 'out2'}")
     assert nothing.returncode == 2 and "no such file or folder" in nothing.stderr
+    assert f"onebyone grade exited 2: {cli.GRADE_EXIT_CODES[2]}" in nothing.stderr
     assert "exited 1" not in nothing.stderr
+
+
+def test_a_crash_of_the_grader_exits_3_not_1(tmp_path, capsys, monkeypatch):
+    """A bug of the grader's (here: one planted where the run reads the roster) is not "some
+    submissions were not graded normally" (1): its traceback and exit code 3."""
+    from onebyone.tools.term import class_run
+
+    def planted(*args):
+        raise RuntimeError("a planted bug")
+
+    monkeypatch.setattr(class_run, "prepare", planted)
+    samples.write_class(tmp_path / "submitted", A, {"ada": "not a notebook"})
+    code = cli.main(["grade", str(tmp_path / "submitted"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == cli.GRADER_FAILED == 3 and code not in (0, 1, 2, 130)
+    assert "Traceback" in err and "RuntimeError: a planted bug" in err
+    assert "the grader itself failed" in err

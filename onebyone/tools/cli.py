@@ -1,7 +1,8 @@
 """The course's one command line: `onebyone book | translations | exercises | bench | grade`.
 
 Each subcommand is a thin door to a tool; the Makefile calls these. Errors a user can fix are
-one line on stderr and exit code 2; a failed build, release or grading run exits 1.
+one line on stderr and exit code 2; a failed build or release exits 1; `onebyone grade`'s codes
+are GRADE_EXIT_CODES.
 """
 
 import argparse
@@ -9,6 +10,8 @@ import gc
 import os
 import pathlib
 import sys
+import textwrap
+import traceback
 
 from onebyone.tools import environment
 
@@ -98,6 +101,33 @@ def _bad_grade_options(args) -> list[str]:
     return wrong
 
 
+# `onebyone grade`'s exit codes, the one place they are written (its --help shows them; the
+# Makefile's `make grade` reads its code's line there; bin/grade passes the code through)
+GRADE_EXIT_CODES = {
+    0: "every submission was graded normally",
+    1: "graded, but some submissions were not graded normally (status timed out, memory "
+       "limit, invalid notebook, missing notebook, ...): the summary lists them, and each has "
+       "its row in grades.csv",
+    2: "a usage or setup error, told in one line: a wrong option, input that cannot be read or "
+       "matches nothing, an unknown assignment, a roster, gradebook, cluster or fence that "
+       "cannot be used; the run stops before grading (a gradebook lost mid-run: what was "
+       "recorded is kept)",
+    3: "the grader itself failed (a bug: its traceback is shown); what was recorded is kept",
+    130: "interrupted (Ctrl-C); what was recorded is kept: run the same command again to "
+         "grade the rest",
+}
+GRADER_FAILED = 3
+
+
+def _exit_codes_epilog() -> str:
+    lines = ["exit codes:"]
+    for code, meaning in GRADE_EXIT_CODES.items():
+        wrapped = textwrap.wrap(meaning, 72)
+        lines.append(f"  {code:<4} {wrapped[0]}")
+        lines.extend(f"       {more}" for more in wrapped[1:])
+    return "\n".join(lines)
+
+
 def _grade(args: argparse.Namespace) -> int:
     from onebyone.tools.grading import batch, sandbox, submissions
 
@@ -117,6 +147,12 @@ def _grade(args: argparse.Namespace) -> int:
               f"{args.out / 'journal.jsonl'} and the gradebook): run the same command again "
               "to grade the rest.", file=sys.stderr)
         return 130
+    except Exception:  # a bug of ours: Python's own exit code (1) would read "graded, some not"
+        traceback.print_exc()
+        print(f"onebyone grade: the grader itself failed (the traceback above; exit code "
+              f"{GRADER_FAILED}). The results recorded so far are kept (in "
+              f"{args.out / 'journal.jsonl'} and the gradebook).", file=sys.stderr)
+        return GRADER_FAILED
 
 
 def _fail(message):
@@ -158,15 +194,16 @@ def _parser():
 
     grade = commands.add_parser(
         "grade", help="grade a class's submissions",
-        description="Grade the submissions in SUBMISSIONS, a folder or a .zip: nbgrader's "
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_exit_codes_epilog(),
+        description=textwrap.fill(
+                    "Grade the submissions in SUBMISSIONS, a folder or a .zip: nbgrader's "
                     "<student>/<assignment>/<assignment>.ipynb, a Canvas download "
                     "(login_userid_submissionid_name) or a Moodle download (Full Name_id_"
                     "assignsubmission_file_/); name the assignment of a platform's download "
                     "with --assignment. Writes OUT/grades.csv, OUT/items.csv, OUT/report.html "
                     "(the class report), OUT/feedback/, with --roster the platforms' grade "
                     "files, and the course's gradebook; a second run only grades what changed. "
-                    "Exit code 0 when every submission was graded normally, 1 when some were "
-                    "not, 2 for a usage error or input that cannot be graded.")
+                    "bin/grade runs this command from anywhere, with the same exit codes.", 80))
     grade.add_argument("submissions", type=pathlib.Path, metavar="SUBMISSIONS")
     grade.add_argument("--out", type=pathlib.Path, required=True, metavar="OUT",
                        help="output folder (tables, feedback pages, report, journal)")

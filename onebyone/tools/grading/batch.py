@@ -215,11 +215,7 @@ def grade(submitted: str | pathlib.Path, out: str | pathlib.Path, jobs: int | No
         results = [book.results[job.who] for job in found]
         _summary(results, len(pending), seconds, skipped, out, stream, limits.fence, absent,
                  exports)
-        stream.write(f"For nbgrader's tools (formgrader, generate_feedback, release_feedback, "
-                     f"export) in {course}: {layout['autograded']} in autograded/"
-                     + (f", {layout['feedback']} in feedback/" if layout["feedback"] else "")
-                     + "".join(f"\n  replaced in submitted/: {r}" for r in layout["replaced"])
-                     + "\n")
+        stream.write(class_run.layout_summary(layout, course))
         from onebyone.tools.grading.outputs import (
             report,  # the class report, written at every run's end
         )

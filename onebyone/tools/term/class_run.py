@@ -246,7 +246,9 @@ def leave_nbgrader_layout(term: Term, found: intake.Intake, jobs: list[Job], res
     """What nbgrader's tools read, in the course folder (term/nbgrader_layout.py): the graded
     submissions in submitted/, autograded/ and feedback/ (exchange submissions) for each that
     is `changed` (graded now, or its page written again) or missing there, or whose submission
-    was replaced in submitted/. Returns {"replaced": [...], "autograded": n, "feedback": n}."""
+    was replaced in submitted/. Returns {"replaced": [...], "autograded": n written,
+    "feedback": n written, "autograded_there": n, "feedback_there": n}: the run's submissions
+    found there afterwards, written now or by an earlier run."""
     from onebyone.tools.grading.course import release_file
     from onebyone.tools.term import nbgrader_layout
 
@@ -254,7 +256,8 @@ def leave_nbgrader_layout(term: Term, found: intake.Intake, jobs: list[Job], res
     graded = {job.who for job in jobs if job.notebook and job.assignment in assignments}
     replaced = nbgrader_layout.lay_out_submitted(
         folders, [s for s in found.submissions if (s.student, s.assignment) in graded])
-    autograded = feedback = 0
+    written = {"autograded": 0, "feedback": 0}
+    there = {"autograded": 0, "feedback": 0}
     for student, assignment in sorted(graded):
         result = results.get((student, assignment))
         released = release_file(term.course, assignment)
@@ -263,12 +266,28 @@ def leave_nbgrader_layout(term: Term, found: intake.Intake, jobs: list[Job], res
         submitted = nbgrader_layout.submitted_notebook(folders, student, assignment)
         made = nbgrader_layout.autograded_notebook_path(folders, student, assignment)
         fresh = (student, assignment) in changed or f"{student}/{assignment}" in replaced
-        if not fresh and made.is_file() and made.stat().st_mtime >= submitted.stat().st_mtime:
-            continue  # as an earlier run left it: 50,000 notebooks are not rewritten each run
-        if nbgrader_layout.write_autograded(folders, result, released, submitted):
-            autograded += 1
-        page = out / "feedback" / student / assignment / f"{assignment}.html"
-        if page.is_file() and nbgrader_layout.write_feedback(folders, page, student, assignment,
-                                                             submitted):
-            feedback += 1
-    return {"replaced": replaced, "autograded": autograded, "feedback": feedback}
+        if fresh or not made.is_file() or made.stat().st_mtime < submitted.stat().st_mtime:
+            # else as an earlier run left it: 50,000 notebooks are not rewritten each run
+            if nbgrader_layout.write_autograded(folders, result, released, submitted):
+                written["autograded"] += 1
+            page = out / "feedback" / student / assignment / f"{assignment}.html"
+            if page.is_file() and nbgrader_layout.write_feedback(folders, page, student,
+                                                                 assignment, submitted):
+                written["feedback"] += 1
+        there["autograded"] += made.is_file()
+        there["feedback"] += nbgrader_layout.feedback_page_path(
+            folders, student, assignment).is_file()
+    return {"replaced": replaced, **written,
+            **{f"{kind}_there": n for kind, n in there.items()}}
+
+
+def layout_summary(layout: dict, course: pathlib.Path) -> str:
+    """The run's last word on nbgrader's folders: what is there for this run's submissions, and
+    how much of it this run wrote (a second run over unchanged submissions writes nothing)."""
+    def count(kind):
+        return (f"{layout[kind + '_there']} in {kind}/ ({layout[kind]} written this run)")
+
+    return (f"For nbgrader's tools (formgrader, generate_feedback, release_feedback, export) in "
+            f"{course}: {count('autograded')}"
+            + (f", {count('feedback')}" if layout["feedback_there"] else "")
+            + "".join(f"\n  replaced in submitted/: {r}" for r in layout["replaced"]) + "\n")

@@ -46,6 +46,10 @@ def autograded_notebook_path(coursedir, student: str, assignment: str) -> pathli
     return _folder(coursedir, "autograded", student, assignment) / f"{assignment}.ipynb"
 
 
+def feedback_page_path(coursedir, student: str, assignment: str) -> pathlib.Path:
+    return _folder(coursedir, "feedback", student, assignment) / f"{assignment}.html"
+
+
 def _same_file(one: pathlib.Path, other: pathlib.Path) -> bool:
     if one.is_file() != other.is_file():
         return False
@@ -197,9 +201,10 @@ def write_feedback(coursedir, page: pathlib.Path, student: str, assignment: str,
     secret, stamp = submitted.parent / SECRET, submitted.parent / STAMP
     if not (secret.is_file() and stamp.is_file()):
         return None
-    folder = _folder(coursedir, "feedback", student, assignment)
+    target = feedback_page_path(coursedir, student, assignment)
+    folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(page, folder / f"{assignment}.html")
+    shutil.copyfile(page, target)
     shutil.copyfile(stamp, folder / STAMP)
     shutil.copyfile(secret, folder / SECRET)
     return folder
