@@ -25,14 +25,10 @@ one descriptor, the main process's end of the worker's socket. The hub's end clo
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import traceback
 
-from onebyone.tools.grading import collector_paused
 from onebyone.tools.grading.sandbox import fence
 
 
@@ -46,20 +42,9 @@ class Hub:
     def __init__(self, fenced: bool):
         self.fenced = fenced
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        package_parent = str(fence.PACKAGE_DIR.parent)
-        code = (f"import sys; sys.path[:0] = [{package_parent!r}]; "
-                "from onebyone.tools.grading.engines import hub; "
-                f"hub.main({theirs.fileno()}, {fenced})")
-        argv = [sys.executable, "-I", "-c", code]
         self.errors = tempfile.TemporaryFile()
-        if fenced:
-            self.process = fence.start(argv, [theirs.fileno()], stdout=subprocess.DEVNULL,
-                                       stderr=self.errors)
-        else:
-            self.process = subprocess.Popen(
-                argv, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=self.errors, cwd="/",
-                env=dict(fence.ENVIRONMENT))
+        self.process = fence.start_main("onebyone.tools.grading.engines.hub", theirs.fileno(),
+                                        fenced, self.errors)
         theirs.close()
         self.ready = False
         self.asked = 0  # workers asked for whose reply is not read yet
@@ -189,19 +174,10 @@ def _fork_pair(control, fenced, nproc):
 
 def main(fd: int, fenced: bool) -> None:
     """Run the hub on the control socket `fd` until the main process closes it."""
+    from onebyone.tools.grading.sandbox import server
+
     control = socket.socket(fileno=fd)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader's Ctrl-C is the grader's to handle
-    try:
-        if fenced:
-            fence.not_dumpable()  # inherited by every process forked from here
-        with collector_paused():
-            warm_up()
-        control.send(b'{"ready": true}')
-    except BaseException as error:
-        message = {"error": f"{type(error).__name__}: {error}",
-                   "where": traceback.format_exc(limit=2)[-800:]}
-        control.send(json.dumps(message).encode())
-        raise
+    server.warm_and_report(control, fenced, warm_up)  # not dumpable: nor is all it forks
     while True:
         _reap()
         try:

@@ -12,8 +12,6 @@ import json
 import os
 import pathlib
 import socket
-import subprocess
-import sys
 import tempfile
 
 from onebyone.tools.grading.sandbox import fence
@@ -47,24 +45,13 @@ class Server:
     def __init__(self, fenced):
         self.fenced = fenced
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        package_parent = str(fence.PACKAGE_DIR.parent)
-        code = (f"import sys; sys.path[:0] = [{package_parent!r}]; "
-                "from onebyone.tools.grading.sandbox import server; "
-                f"server.main({theirs.fileno()}, {fenced})")
-        argv = [sys.executable, "-I", "-c", code]
         self.errors = tempfile.TemporaryFile()
         # RLIMIT_NPROC counts every process and thread of the uid: fenced by root, that uid runs
         # the sandbox only (root itself is never held to the limit)
         uid = fence.sandbox_uid() if fenced else os.getuid()
         self.nproc = None if uid == 0 else processes_of(uid) + NPROC_SPARE
-        if fenced:
-            self.process = fence.start(argv, [theirs.fileno()], stdout=subprocess.DEVNULL,
-                                       stderr=self.errors)
-        else:
-            self.process = subprocess.Popen(
-                argv, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=self.errors, cwd="/",
-                env=dict(fence.ENVIRONMENT))
+        self.process = fence.start_main("onebyone.tools.grading.sandbox.server", theirs.fileno(),
+                                        fenced, self.errors)
         theirs.close()
         self.ready = False
 

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Sequence
+from typing import IO
 
 CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 1, 2, 4, 8, 4096
@@ -97,6 +98,21 @@ def start(argv: list[str], pass_fds: Sequence[int] = (), **popen: object) -> sub
         popen["preexec_fn"] = functools.partial(_become, sandbox_uid())
     return subprocess.Popen([*_args(), "--", *argv], pass_fds=pass_fds, env=dict(ENVIRONMENT),
                             cwd="/", stdin=subprocess.DEVNULL, **popen)
+
+
+def start_main(module: str, fd: int, fenced: bool, errors: IO[bytes]) -> subprocess.Popen:
+    """Start a fresh `python -I` running `module.main(fd, fenced)`, only `fd` inherited, its
+    stderr into the file `errors`: inside the fence, or (`fenced` False) with the fence's
+    environment only. How the student fork server (child.py) and the hub (engines/hub.py) start."""
+    package, _, name = module.rpartition(".")
+    code = (f"import sys; sys.path[:0] = [{str(PACKAGE_DIR.parent)!r}]; "
+            f"from {package} import {name}; {name}.main({fd}, {fenced})")
+    argv = [sys.executable, "-I", "-c", code]
+    if fenced:
+        return start(argv, [fd], stdout=subprocess.DEVNULL, stderr=errors)
+    return subprocess.Popen(argv, pass_fds=[fd], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=errors, cwd="/",
+                            env=dict(ENVIRONMENT))
 
 
 def _blocked_ancestors(path):

@@ -25,6 +25,7 @@ import socket
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 
 from onebyone.tools.grading import collector_paused
 from onebyone.tools.grading.sandbox import fence
@@ -214,19 +215,26 @@ class _Server:
 def main(fd, fenced):
     """Run the server on the control socket `fd` (never returns normally)."""
     control = socket.socket(fileno=fd)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader's Ctrl-C is the grader's to handle
+    warm_and_report(control, fenced, warm_up)
+    _Server(control, fenced).serve()
+
+
+def warm_and_report(control: socket.socket, fenced: bool, warm: Callable[[], None]) -> None:
+    """A fresh warm process's start (this server's, the hub's): deaf to the grader's Ctrl-C (the
+    grader's to handle), not dumpable when fenced (inherited by all it forks), `warm()` with the
+    collector paused, then "ready" on `control`, or the error, said there and raised."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         if fenced:
             fence.not_dumpable()
         with collector_paused():
-            warm_up()
+            warm()
         control.send(b'{"ready": true}')
     except BaseException as error:
         message = {"error": f"{type(error).__name__}: {error}",
                    "where": traceback.format_exc(limit=2)[-800:]}
         control.send(json.dumps(message).encode())
         raise
-    _Server(control, fenced).serve()
 
 
 def serve(control: socket.socket, fenced: bool) -> None:
