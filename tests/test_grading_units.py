@@ -267,3 +267,22 @@ def test_a_missing_or_retyped_solution_is_not_run(source):
 def test_what_is_not_a_notebook_is_refused_in_one_line(data):
     with pytest.raises(plan.InvalidNotebook, match="^not a notebook"):
         plan.read_submission(data)
+
+
+def test_the_bench_reads_the_grading_time_from_the_runs_summary(tmp_path):
+    """`onebyone bench grading` reads the grading phase from the summary a run prints: the two
+    must stay in step (a reworded summary once left NaN in the table)."""
+    import io
+    import re
+
+    from onebyone.tools.bench import grading as bench_grading
+    from onebyone.tools.grading import batch
+
+    stream = io.StringIO()
+    batch._summary([], 3, 1.25, [], tmp_path, stream)
+    found = re.search(bench_grading.GRADING_PHASE, stream.getvalue())
+    assert found is not None, stream.getvalue()
+    assert float(found.group(1)) == float(f"{1.25:.1f}")
+    stream = io.StringIO()
+    batch._summary([], 0, 0.0, [], tmp_path, stream)  # nothing graded now: no time to read
+    assert re.search(bench_grading.GRADING_PHASE, stream.getvalue()) is None

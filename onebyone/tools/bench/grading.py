@@ -97,14 +97,19 @@ def _timed(command, cwd=None):
     return _run(command, cwd)[0]
 
 
+GRADING_PHASE = r"; graded in ([0-9.]+) s, "  # batch._summary's line, when something was graded
+
+
 def onebyone_run(folder, work, *options):
     """(whole run, grading phase) seconds of `onebyone grade` in a fresh output folder. The
     grading phase (from the run's summary) is what the engine spreads over its workers; the
     rest is the fixed cost of imports and a new gradebook."""
     out = pathlib.Path(tempfile.mkdtemp(dir=work))
     seconds, stderr = _run([BIN / "onebyone", "grade", folder, "--out", out, *options])
-    found = re.search(r"unchanged since an earlier run\) in ([0-9.]+) s", stderr)
-    return seconds, float(found.group(1)) if found else float("nan")
+    found = re.search(GRADING_PHASE, stderr)
+    if found is None:  # a failed run, or a summary reworded: say so, never a NaN in a table
+        raise RuntimeError(f"no grading time in the run's summary:\n{stderr[-1500:]}")
+    return seconds, float(found.group(1))
 
 
 def nbgrader_course(work, folder):
